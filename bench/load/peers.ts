@@ -1,0 +1,168 @@
+/**
+ * The peer servers of the load benchmark (all in `bench/peers/`): how to
+ * prepare each (install, build), how to start it, and which scenarios it
+ * claims to support. A peer that cannot be prepared is skipped with the
+ * reason, never silently dropped.
+ *
+ * @module
+ */
+
+/** One peer server. */
+export interface Peer {
+  /** Short id (`--peers`). */
+  name: string;
+  /** Label used in reports. */
+  label: string;
+  /** Command to start it, relative to the repository root. */
+  cmd: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /**
+   * Whether `--quick` must fail when this peer fails a scenario it claims.
+   * Peers that may legitimately be unavailable here (Bun) are not required.
+   */
+  required: boolean;
+  /**
+   * Scenarios the peer does not claim yet, with the reason. Their check
+   * failures are reported as skipped but do not fail `--quick`.
+   */
+  pending?: Record<string, string>;
+  /** Installs or builds what the peer needs; returns a skip reason or null. */
+  prepare(root: string): Promise<string | null>;
+}
+
+/** The name of the rival every ratio is relative to. */
+export const BASELINE = "deno_serve";
+
+const BUN_BIN = "bench/peers/node_modules/.bin/bun";
+const HYPER_BIN = "bench/peers/hyper/target/release/hyper-peer";
+
+/** Runs a command; returns null on success or a one-line failure reason. */
+async function run(
+  cmd: string[],
+  cwd: string,
+): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.success) return null;
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n");
+    return `\`${cmd.join(" ")}\` failed (${out.code}): ${
+      err.slice(-3).join(" | ")
+    }`;
+  } catch (e) {
+    return `\`${cmd[0]}\` could not run: ${(e as Error).message}`;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const DENO_RUN = ["deno", "run", "-A", "--no-lock"];
+
+/** Every peer, baseline first. */
+export const PEERS: readonly Peer[] = [
+  {
+    name: BASELINE,
+    label: "Deno.serve",
+    cmd: [...DENO_RUN, "bench/peers/deno_serve.ts"],
+    required: true,
+    prepare: () => Promise.resolve(null),
+  },
+  {
+    name: "ferry",
+    label: "Ferry",
+    cmd: [...DENO_RUN, "bench/peers/ferry.ts"],
+    required: true,
+    pending: {},
+    async prepare(root) {
+      if (!(await exists(`${root}/mod.ts`))) return "mod.ts not found";
+      return await run(
+        ["deno", "cache", "--no-lock", "bench/peers/ferry.ts"],
+        root,
+      );
+    },
+  },
+  {
+    name: "hono",
+    label: "Hono (Deno)",
+    cmd: [...DENO_RUN, "bench/peers/hono.ts"],
+    required: true,
+    prepare: (root) =>
+      run(["deno", "cache", "--no-lock", "bench/peers/hono.ts"], root),
+  },
+  {
+    name: "bun",
+    label: "Bun.serve",
+    cmd: [BUN_BIN, "bench/peers/bun.ts"],
+    required: false,
+    async prepare(root) {
+      if (!(await exists(`${root}/${BUN_BIN}`))) {
+        const failed = await run([
+          "npm",
+          "install",
+          "--no-save",
+          "--no-package-lock",
+          "--no-audit",
+          "--no-fund",
+          "--prefix",
+          "bench/peers",
+          "bun@1",
+        ], root);
+        if (failed) return `npm install bun failed: ${failed}`;
+      }
+      return await run([BUN_BIN, "--version"], root);
+    },
+  },
+  {
+    name: "node",
+    label: "Node http",
+    cmd: ["node", "bench/peers/node_http.mjs"],
+    required: true,
+    prepare: (root) => run(["node", "--version"], root),
+  },
+  {
+    name: "hyper",
+    label: "hyper (Rust)",
+    cmd: [HYPER_BIN],
+    env: { THREADS: "1" },
+    required: true,
+    prepare: (root) =>
+      run([
+        "cargo",
+        "build",
+        "--release",
+        "--quiet",
+        "--manifest-path",
+        "bench/peers/hyper/Cargo.toml",
+      ], root),
+  },
+];
+
+/** Reads the version line of a tool, or "n/a". */
+export async function versionOf(cmd: string[], cwd: string): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd[0], {
+      args: cmd.slice(1),
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) +
+      new TextDecoder().decode(out.stderr);
+    return text.trim().split("\n")[0] || "n/a";
+  } catch {
+    return "n/a";
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Load-benchmark peer: `Bun.serve`, run with the `bun` binary from the npm
+ * package `bun`. Answers the scenarios of `bench/load/scenarios.ts` with
+ * byte-identical bodies and content types (set explicitly: Bun's defaults
+ * differ, e.g. `text/plain;charset=utf-8`). Env: `PORT`, `STATIC_DIR`.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-explicit-any
+const Bun = (globalThis as any).Bun;
+
+const TEXT = { "content-type": "text/plain; charset=utf-8" };
+const JSON_TYPE = { "content-type": "application/json" };
+const STATIC_DIR = Bun.env.STATIC_DIR ?? ".";
+const SAFE_NAME = /^[\w.-]+$/;
+
+type Ctx = { n: number };
+const count = (ctx: Ctx): void => {
+  ctx.n++;
+};
+// deno-lint-ignore require-await
+const countAsync = async (ctx: Ctx): Promise<void> => {
+  ctx.n++;
+};
+const syncChain: ((ctx: Ctx) => void)[] = Array(16).fill(count);
+const asyncChain: ((ctx: Ctx) => Promise<void>)[] = Array(16).fill(countAsync);
+
+function middlewareDone(ctx: Ctx): Response {
+  return new Response('{"ok":true}', {
+    headers: { ...JSON_TYPE, "x-mw": String(ctx.n) },
+  });
+}
+
+const notFound = () =>
+  new Response("Not Found", { status: 404, headers: TEXT });
+
+async function fetch(req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const path = url.pathname;
+  if (req.method === "GET") {
+    if (path === "/") return new Response("Hello, World!", { headers: TEXT });
+    if (path === "/const") {
+      return new Response('{"status":"ok"}', { headers: JSON_TYPE });
+    }
+    if (path === "/mw") {
+      const ctx = { n: 0 };
+      for (const mw of syncChain) mw(ctx);
+      return middlewareDone(ctx);
+    }
+    if (path === "/mw-async") {
+      const ctx = { n: 0 };
+      for (const mw of asyncChain) await mw(ctx);
+      return middlewareDone(ctx);
+    }
+    if (path.startsWith("/user/")) {
+      const id = path.slice(6);
+      if (id === "" || id.includes("/")) return notFound();
+      const body = JSON.stringify({
+        id,
+        name: url.searchParams.get("name") ?? "",
+        token: req.headers.get("x-token") ?? "",
+      });
+      return new Response(body, { headers: { ...JSON_TYPE, "x-custom": "1" } });
+    }
+    if (path.startsWith("/static/")) {
+      const name = path.slice(8);
+      if (!SAFE_NAME.test(name) || name.includes("..")) return notFound();
+      // Bun's idiom: a lazy file handle, read from disk on every request.
+      const file = Bun.file(`${STATIC_DIR}/${name}`);
+      if (!(await file.exists())) return notFound();
+      return new Response(file, {
+        headers: { "content-type": "application/octet-stream" },
+      });
+    }
+  } else if (req.method === "POST" && path === "/json") {
+    try {
+      return new Response(JSON.stringify(await req.json()), {
+        headers: JSON_TYPE,
+      });
+    } catch {
+      return new Response("Bad Request", { status: 400, headers: TEXT });
+    }
+  }
+  return notFound();
+}
+
+Bun.serve({ port: Number(Bun.env.PORT ?? 8000), hostname: "0.0.0.0", fetch });

@@ -1,0 +1,57 @@
+/**
+ * Load-benchmark peer: Ferry itself. Answers the scenarios of
+ * `bench/load/scenarios.ts`; scenarios Ferry cannot serve yet fail the
+ * runner's correctness check and are reported as skipped with the reason.
+ * Env: `PORT` (default 8000), `STATIC_DIR`.
+ *
+ * The middleware chains are attached to their own routes (`before` in the
+ * route options), never globally: a global TypeScript middleware would apply
+ * to the plaintext, const and static routes too and measure something else.
+ * If per-route `before` is unsupported, `x-mw` stays 0 and the check fails.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-explicit-any
+import { App } from "../../mod.ts";
+
+const STATIC_DIR = Deno.env.get("STATIC_DIR") ?? ".";
+const N = Symbol("middleware count");
+
+const count = (c: any): undefined => {
+  c[N] = (c[N] ?? 0) + 1;
+  return undefined;
+};
+// deno-lint-ignore require-await
+const countAsync = async (c: any): Promise<undefined> => {
+  c[N] = (c[N] ?? 0) + 1;
+  return undefined;
+};
+const mwDone = (c: any) => {
+  c.header("x-mw", String(c[N] ?? 0));
+  return c.json({ ok: true });
+};
+
+const app: any = new App();
+app.get("/", () => "Hello, World!");
+app.get("/user/:id", (c: any) => {
+  c.header("x-custom", "1");
+  return c.json({
+    id: c.params.id,
+    name: c.query.get("name") ?? "",
+    token: c.req.headers.get("x-token") ?? "",
+  });
+});
+app.post("/json", async (c: any) => c.json(await c.req.json()));
+app.get("/mw", mwDone, { before: Array(16).fill(count) });
+app.get("/mw-async", mwDone, { before: Array(16).fill(countAsync) });
+try {
+  app.get("/const", () =>
+    new Response('{"status":"ok"}', {
+      headers: { "content-type": "application/json" },
+    }), { const: true });
+} catch {
+  // Const routes may not exist yet: the check reports /const as skipped.
+}
+if (typeof app.static === "function") app.static("/static", STATIC_DIR);
+
+app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });
