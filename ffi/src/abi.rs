@@ -1,0 +1,301 @@
+//! Every `extern "C"` function of the library. Each goes through `guard!`,
+//! which catches panics (a Rust panic must never abort Deno) and turns them
+//! into an error code plus a message for `ferry_last_error`.
+//!
+//! Calls made per batch take and return numbers only, so V8 can use its
+//! fast-call path; pointers are handed out once, at start-up.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use crate::config::ServerConfig;
+use crate::layout::ABI_VERSION;
+use crate::server::Server;
+use crate::slots::Woken;
+
+/// Error codes returned (as negative numbers) by the exported functions.
+#[repr(i32)]
+pub(crate) enum Code {
+    /// Arguments did not make sense (unknown server id, bad lengths).
+    BadArgument = -1,
+    /// The server is closed.
+    Closed = -2,
+    /// The call failed; `ferry_last_error` says why.
+    Failed = -3,
+    /// Rust panicked; `ferry_last_error` holds the panic message.
+    Panicked = -4,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn set_error(message: impl Into<String>) {
+    LAST_ERROR.with(|e| *e.borrow_mut() = message.into());
+}
+
+macro_rules! guard {
+    ($panic_value:expr, $body:block) => {{
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $body)) {
+            Ok(value) => value,
+            Err(payload) => {
+                let detail = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                set_error(format!("ferry native code panicked: {detail}"));
+                $panic_value
+            }
+        }
+    }};
+}
+
+static SERVERS: RwLock<Vec<Option<Arc<Server>>>> = RwLock::new(Vec::new());
+
+fn server(id: u32) -> Option<Arc<Server>> {
+    SERVERS.read().get(id as usize).and_then(|s| s.clone())
+}
+
+/// # Safety
+/// `ptr` must be null or valid for `len` bytes.
+unsafe fn bytes<'a>(ptr: *const u8, len: u32) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return (len == 0).then_some(&[]);
+    }
+    Some(std::slice::from_raw_parts(ptr, len as usize))
+}
+
+/// The ABI version; TypeScript refuses a library whose version differs.
+#[no_mangle]
+pub extern "C" fn ferry_abi_version() -> u32 {
+    ABI_VERSION
+}
+
+/// Copies the calling thread's last error message into `buf` (UTF-8,
+/// truncated to `len`) and returns its full length.
+///
+/// # Safety
+/// `buf` must be null or valid for `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_last_error(buf: *mut u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        LAST_ERROR.with(|e| {
+            let e = e.borrow();
+            let n = e.len().min(len as usize);
+            if !buf.is_null() {
+                std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
+            }
+            e.len() as i32
+        })
+    })
+}
+
+/// Starts a server from a JSON config; returns its id (≥ 0) or a `Code`.
+///
+/// # Safety
+/// `config` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_server_start(config: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(json) = bytes(config, len) else {
+            set_error("config buffer is null");
+            return Code::BadArgument as i32;
+        };
+        let started = ServerConfig::parse(json).and_then(Server::start);
+        match started {
+            Ok(server) => {
+                let mut servers = SERVERS.write();
+                let id = servers.iter().position(Option::is_none).unwrap_or(servers.len());
+                if id == servers.len() {
+                    servers.push(None);
+                }
+                servers[id] = Some(Arc::new(server));
+                id as i32
+            }
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// The bound port of server `id`.
+#[no_mangle]
+pub extern "C" fn ferry_server_port(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        server(id).map_or(Code::BadArgument as i32, |s| s.local_addr.port() as i32)
+    })
+}
+
+/// Start of the slot arena (mapped into JS once).
+#[no_mangle]
+pub extern "C" fn ferry_server_arena(id: u32) -> *mut c_void {
+    guard!(std::ptr::null_mut(), {
+        server(id).map_or(std::ptr::null_mut(), |s| s.shared.slots.arena_ptr().cast())
+    })
+}
+
+/// Start of the shared `u32` array `ferry_drain` fills with slot ids.
+#[no_mangle]
+pub extern "C" fn ferry_server_drain_ids(id: u32) -> *mut c_void {
+    guard!(std::ptr::null_mut(), {
+        server(id).map_or(std::ptr::null_mut(), |s| s.shared.slots.drain_ids.as_ptr() as *mut c_void)
+    })
+}
+
+/// Start of the shared `u32` array of `(slot, generation)` pairs to commit.
+#[no_mangle]
+pub extern "C" fn ferry_server_commit_ids(id: u32) -> *mut c_void {
+    guard!(std::ptr::null_mut(), {
+        server(id).map_or(std::ptr::null_mut(), |s| s.shared.slots.commit_ids.as_ptr() as *mut c_void)
+    })
+}
+
+/// Copies up to `max` ready slot ids into the drain array; returns the count.
+#[no_mangle]
+pub extern "C" fn ferry_drain(id: u32, max: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) if s.shared.slots.is_closed() => Code::Closed as i32,
+            Some(s) => s.shared.slots.drain(max) as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Blocks (call it `nonblocking` from JS) until slots are ready: 1 ready,
+/// 0 timed out, `Code::Closed` once the server closes.
+#[no_mangle]
+pub extern "C" fn ferry_wait(id: u32, timeout_ms: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        let slots = s.shared.slots.clone();
+        drop(s);
+        match slots.park(Duration::from_millis(timeout_ms as u64)) {
+            Woken::Ready => 1,
+            Woken::TimedOut => 0,
+            Woken::Closed => Code::Closed as i32,
+        }
+    })
+}
+
+/// Commits the first `n` `(slot, generation)` pairs of the commit array:
+/// each response is copied out, sent, and its slot freed. Returns how many
+/// were sent (stale or abandoned ones are skipped).
+#[no_mangle]
+pub extern "C" fn ferry_commit(id: u32, n: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) => s.commit(n) as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Hands a response body too large for the slot to Rust (copied once).
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_set_body(id: u32, slot: u32, buf: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let (Some(s), Some(body)) = (server(id), bytes(buf, len)) else {
+            return Code::BadArgument as i32;
+        };
+        if slot >= s.shared.slots.count {
+            return Code::BadArgument as i32;
+        }
+        *s.shared.slots.cell(slot).body_outside.lock() = Some(body.to_vec());
+        0
+    })
+}
+
+/// Copies an overflowed request record of `slot` into `buf`; returns the
+/// bytes copied.
+///
+/// # Safety
+/// `buf` must be valid for `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_read_overflow(id: u32, slot: u32, buf: *mut u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        if slot >= s.shared.slots.count || buf.is_null() {
+            return Code::BadArgument as i32;
+        }
+        let cell = s.shared.slots.cell(slot);
+        let stored = cell.overflow_req.lock();
+        let Some(data) = stored.as_ref() else { return Code::BadArgument as i32 };
+        let n = data.len().min(len as usize);
+        std::ptr::copy_nonoverlapping(data.as_ptr(), buf, n);
+        n as i32
+    })
+}
+
+/// Fills `out` (at least `STATS_LEN` f64s) with the server's counters.
+///
+/// # Safety
+/// `out` must be valid for `len` f64s.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        if out.is_null() {
+            return Code::BadArgument as i32;
+        }
+        let c = &s.shared.slots.counters;
+        let values = [
+            c.requests.load(Ordering::Relaxed) as f64,
+            c.to_js.load(Ordering::Relaxed) as f64,
+            s.shared.native_answers.load(Ordering::Relaxed) as f64,
+            c.wakes.load(Ordering::Relaxed) as f64,
+            c.full.load(Ordering::Relaxed) as f64,
+            c.drained.load(Ordering::Relaxed) as f64,
+            c.drains_nonempty.load(Ordering::Relaxed) as f64,
+            c.committed.load(Ordering::Relaxed) as f64,
+            s.shared.slots.in_use() as f64,
+            s.connections() as f64,
+            c.abandoned.load(Ordering::Relaxed) as f64,
+            c.timeouts.load(Ordering::Relaxed) as f64,
+        ];
+        let n = values.len().min(len as usize);
+        std::ptr::copy_nonoverlapping(values.as_ptr(), out, n);
+        n as i32
+    })
+}
+
+/// Stops accepting and waits up to `deadline_ms` for open connections to
+/// finish (call it `nonblocking`: JS keeps answering meanwhile). Returns the
+/// connections still open.
+#[no_mangle]
+pub extern "C" fn ferry_server_shutdown(id: u32, deadline_ms: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) => s.shutdown(Duration::from_millis(deadline_ms as u64)) as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Closes server `id`: stops its runtime, releases a parked wait, and frees
+/// its memory once the last call using it returns. JS must drop its views
+/// of the arena before calling this.
+#[no_mangle]
+pub extern "C" fn ferry_server_close(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let taken = SERVERS.write().get_mut(id as usize).and_then(Option::take);
+        match taken {
+            Some(s) => {
+                s.close();
+                0
+            }
+            None => Code::BadArgument as i32,
+        }
+    })
+}

@@ -1,0 +1,105 @@
+//! Server configuration, sent once from TypeScript as JSON.
+
+use serde::Deserialize;
+
+/// One route as TypeScript registered it.
+#[derive(Deserialize, Debug, Clone)]
+pub(crate) struct RouteConfig {
+    /// Upper-case method, or `*` for every method.
+    pub(crate) method: String,
+    /// Ferry pattern (`/users/:id`, `/files/*path`).
+    pub(crate) path: String,
+    /// Id echoed back in each request record.
+    pub(crate) id: u32,
+}
+
+/// Everything `ferry_server_start` needs. Field defaults match `lib/`'s
+/// documented `ListenOptions` defaults.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ServerConfig {
+    pub(crate) hostname: String,
+    pub(crate) port: u16,
+    pub(crate) routes: Vec<RouteConfig>,
+    /// Slots in the arena: the most requests TypeScript holds at once.
+    pub(crate) slots: u32,
+    /// Bytes of a slot's request record; larger requests overflow.
+    pub(crate) request_slot_bytes: u32,
+    /// Bytes of a slot's response record; larger bodies go by `ferry_set_body`.
+    pub(crate) response_slot_bytes: u32,
+    /// tokio worker threads.
+    pub(crate) threads: u32,
+    /// Largest accepted request body (413 above it).
+    pub(crate) max_body_bytes: u64,
+    /// Largest accepted header block (431 above it).
+    pub(crate) max_header_bytes: u32,
+    /// Longest accepted request target (414 above it).
+    pub(crate) max_url_bytes: u32,
+    /// Time allowed for a request's headers to arrive, ms.
+    pub(crate) header_timeout_ms: u64,
+    /// Time an idle keep-alive connection is kept, ms.
+    pub(crate) keep_alive_timeout_ms: u64,
+    /// Time allowed to receive a request body, ms.
+    pub(crate) body_timeout_ms: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            hostname: "127.0.0.1".into(),
+            port: 8000,
+            routes: Vec::new(),
+            slots: 4096,
+            request_slot_bytes: 4096,
+            response_slot_bytes: 4096,
+            threads: 1,
+            max_body_bytes: 16 * 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_url_bytes: 8 * 1024,
+            header_timeout_ms: 10_000,
+            keep_alive_timeout_ms: 60_000,
+            body_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Parses and checks a configuration, with a message naming the field.
+    pub(crate) fn parse(json: &[u8]) -> Result<ServerConfig, String> {
+        let config: ServerConfig =
+            serde_json::from_slice(json).map_err(|e| format!("invalid server config: {e}"))?;
+        if config.slots == 0 || config.slots > 1 << 20 {
+            return Err(format!("slots must be 1..=1048576, got {}", config.slots));
+        }
+        if config.request_slot_bytes < 256 || config.response_slot_bytes < 256 {
+            return Err("requestSlotBytes and responseSlotBytes must be at least 256".into());
+        }
+        if config.threads == 0 || config.threads > 256 {
+            return Err(format!("threads must be 1..=256, got {}", config.threads));
+        }
+        if config.max_header_bytes < 1024 {
+            return Err("maxHeaderBytes must be at least 1024".into());
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_missing_fields() {
+        let c = ServerConfig::parse(br#"{"port":0,"routes":[{"method":"GET","path":"/","id":0}]}"#)
+            .unwrap();
+        assert_eq!(c.port, 0);
+        assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.routes.len(), 1);
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        assert!(ServerConfig::parse(br#"{"slots":0}"#).unwrap_err().contains("slots"));
+        assert!(ServerConfig::parse(b"nope").unwrap_err().contains("invalid server config"));
+    }
+}

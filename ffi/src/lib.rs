@@ -1,0 +1,19 @@
+//! Ferry's native core: a hyper server loaded into Deno with `Deno.dlopen`.
+//!
+//! Rust accepts connections, parses HTTP, enforces limits and routes. Requests
+//! that need TypeScript are written into *slots* of a Rust-owned arena that
+//! the JS thread maps once; JS drains ready slots in batches, writes
+//! responses in place and commits them in batches. See `docs/crossing.md`.
+//!
+//! The exported C functions live in [`abi`]; everything else is private.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(unsafe_op_in_unsafe_fn)]
+
+pub mod abi;
+mod config;
+mod layout;
+mod record;
+mod response;
+mod router;
+mod server;
+mod slots;

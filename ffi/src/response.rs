@@ -1,0 +1,166 @@
+//! Turns committed response records and Rust-made answers into hyper
+//! responses.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+use crate::layout::res;
+
+/// The body type of every response Ferry sends.
+pub(crate) type Body = Full<Bytes>;
+
+/// What the JS side answered for one slot, copied out of the arena at commit.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    /// `name:value\n` per header.
+    pub(crate) head: Vec<u8>,
+    pub(crate) body: Bytes,
+}
+
+fn word(buf: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]])
+}
+
+impl Answer {
+    /// Copies a response record out of its slot. `outside` is a body handed
+    /// over with `ferry_set_body`. Returns `None` for a malformed record.
+    pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Answer> {
+        let status = word(record, res::STATUS);
+        let head_len = word(record, res::HEADERS_LEN) as usize;
+        let body_len = word(record, res::BODY_LEN) as usize;
+        let flags = word(record, res::FLAGS);
+        let start = res::HEADER_BYTES;
+        let inline_body = if flags & res::FLAG_BODY_OUTSIDE != 0 { 0 } else { body_len };
+        if !(100..=999).contains(&status) || start + head_len + inline_body > record.len() {
+            return None;
+        }
+        let head = record[start..start + head_len].to_vec();
+        let body = match outside {
+            Some(vec) if flags & res::FLAG_BODY_OUTSIDE != 0 => Bytes::from(vec),
+            _ => Bytes::copy_from_slice(&record[start + head_len..start + head_len + inline_body]),
+        };
+        Some(Answer { status: status as u16, head, body })
+    }
+
+    /// The answer for a record TypeScript wrote wrongly (a Ferry bug).
+    pub(crate) fn malformed() -> Answer {
+        let body = r#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"malformed response record"}"#;
+        Answer {
+            status: 500,
+            head: b"content-type:application/problem+json\n".to_vec(),
+            body: Bytes::from_static(body.as_bytes()),
+        }
+    }
+
+    /// Builds the hyper response, dropping headers that are invalid (CR, LF,
+    /// NUL) or hop-by-hop, which a handler must not set.
+    pub(crate) fn into_response(self) -> Response<Body> {
+        let mut response = Response::new(Full::new(self.body));
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        for line in self.head.split(|b| *b == b'\n') {
+            if line.is_empty() {
+                continue;
+            }
+            let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
+            let (name, value) = (&line[..colon], &line[colon + 1..]);
+            match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+                (Ok(name), Ok(value)) if !is_hop_by_hop(&name) => {
+                    headers.append(name, value);
+                }
+                (Ok(name), Ok(_)) => {
+                    let _ = name; // hop-by-hop: the connection is hyper's to manage
+                }
+                _ => eprintln!(
+                    "ferry: dropped an invalid response header {:?}",
+                    String::from_utf8_lossy(name)
+                ),
+            }
+        }
+        response
+    }
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "transfer-encoding"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "content-length"
+    )
+}
+
+/// An RFC 9457 problem response made in Rust.
+pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    })
+    .to_string();
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+/// 503 with `Retry-After`, for a full arena or a closing server.
+pub(crate) fn unavailable(detail: &str) -> Response<Body> {
+    let mut response = problem(StatusCode::SERVICE_UNAVAILABLE, detail);
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: u32, head: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut rec = vec![0u8; 256];
+        for (i, v) in [status, head.len() as u32, body.len() as u32, 0].iter().enumerate() {
+            rec[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        rec[16..16 + head.len()].copy_from_slice(head);
+        rec[16 + head.len()..16 + head.len() + body.len()].copy_from_slice(body);
+        rec
+    }
+
+    #[test]
+    fn record_becomes_response() {
+        let rec = record(201, b"content-type:text/plain\nx-a:1\n", b"hi");
+        let res = Answer::from_record(&rec, None).unwrap().into_response();
+        assert_eq!(res.status(), 201);
+        assert_eq!(res.headers()["x-a"], "1");
+        assert_eq!(res.headers()["content-type"], "text/plain");
+    }
+
+    #[test]
+    fn bad_and_hop_by_hop_headers_are_dropped() {
+        let rec = record(200, b"x-bad:a\rb\nconnection:close\nx-ok:1\n", b"");
+        let res = Answer::from_record(&rec, None).unwrap().into_response();
+        assert!(res.headers().get("x-bad").is_none());
+        assert!(res.headers().get("connection").is_none());
+        assert_eq!(res.headers()["x-ok"], "1");
+    }
+
+    #[test]
+    fn malformed_record_is_refused() {
+        let rec = record(200, b"", b"");
+        let mut bad = rec.clone();
+        bad[4..8].copy_from_slice(&10_000u32.to_le_bytes());
+        assert!(Answer::from_record(&bad, None).is_none());
+        assert!(Answer::from_record(&record(42, b"", b""), None).is_none());
+    }
+}

@@ -1,0 +1,373 @@
+//! The hyper server: accepts connections, enforces limits, routes, and hands
+//! requests that need TypeScript to the slot arena.
+
+use std::convert::Infallible;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as _, Incoming};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::sync::{oneshot, watch, Notify};
+
+use crate::config::ServerConfig;
+use crate::record::{write_request, RequestParts};
+use crate::response::{problem, unavailable, Answer, Body};
+use crate::router::{Router, Routed};
+use crate::slots::Slots;
+
+/// State shared by every connection task and the JS-facing calls.
+pub(crate) struct Shared {
+    pub(crate) slots: Arc<Slots>,
+    router: Router,
+    config: ServerConfig,
+    closing: AtomicBool,
+    connections: AtomicU32,
+    connections_done: Notify,
+    started: Instant,
+    pub(crate) native_answers: AtomicU64,
+}
+
+/// A running server: its runtime, its listener task and its shared state.
+pub(crate) struct Server {
+    pub(crate) shared: Arc<Shared>,
+    runtime: parking_lot::Mutex<Option<Runtime>>,
+    stop_accepting: watch::Sender<bool>,
+    /// The bound address (the real port when 0 was asked for).
+    pub(crate) local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Binds, starts the runtime and begins accepting.
+    pub(crate) fn start(config: ServerConfig) -> Result<Server, String> {
+        let mut router = Router::default();
+        for route in &config.routes {
+            router.add(&route.method, &route.path, route.id)?;
+        }
+        let addr = format!("{}:{}", config.hostname, config.port);
+        let listener = StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads as usize)
+            .thread_name("ferry-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let slots = Arc::new(Slots::new(
+            config.slots,
+            config.request_slot_bytes as usize,
+            config.response_slot_bytes as usize,
+        ));
+        let shared = Arc::new(Shared {
+            slots,
+            router,
+            config,
+            closing: AtomicBool::new(false),
+            connections: AtomicU32::new(0),
+            connections_done: Notify::new(),
+            started: Instant::now(),
+            native_answers: AtomicU64::new(0),
+        });
+        let (stop_accepting, stop_rx) = watch::channel(false);
+        let listener = {
+            let _guard = runtime.enter();
+            TcpListener::from_std(listener).map_err(|e| e.to_string())?
+        };
+        runtime.spawn(accept_loop(listener, shared.clone(), stop_rx));
+        Ok(Server { shared, runtime: parking_lot::Mutex::new(Some(runtime)), stop_accepting, local_addr })
+    }
+
+    /// Stops accepting, asks every connection to finish, and waits up to
+    /// `deadline` for them. Returns the connections still open after it.
+    pub(crate) fn shutdown(&self, deadline: Duration) -> u32 {
+        self.shared.closing.store(true, Ordering::Release);
+        let _ = self.stop_accepting.send(true);
+        let handle = match self.runtime.lock().as_ref() {
+            Some(rt) => rt.handle().clone(),
+            None => return 0,
+        };
+        let shared = self.shared.clone();
+        handle.block_on(async move {
+            let wait_all = async {
+                while shared.connections.load(Ordering::Acquire) > 0 {
+                    let notified = shared.connections_done.notified();
+                    if shared.connections.load(Ordering::Acquire) == 0 {
+                        break;
+                    }
+                    notified.await;
+                }
+            };
+            let _ = tokio::time::timeout(deadline, wait_all).await;
+        });
+        self.shared.connections.load(Ordering::Acquire)
+    }
+
+    /// Stops the runtime and releases a parked JS wait. Slots still held by
+    /// JS are answered 503 by dropping their responders.
+    pub(crate) fn close(&self) {
+        self.shared.closing.store(true, Ordering::Release);
+        let _ = self.stop_accepting.send(true);
+        self.shared.slots.close();
+        if let Some(rt) = self.runtime.lock().take() {
+            rt.shutdown_background();
+        }
+    }
+
+    /// Sends the first `n` committed `(slot, generation)` pairs and frees
+    /// their slots. A pair whose generation is stale (the slot was reclaimed
+    /// and reused meanwhile) is skipped.
+    pub(crate) fn commit(&self, n: u32) -> u32 {
+        let slots = &self.shared.slots;
+        let n = n.min(slots.count);
+        let mut sent = 0;
+        for i in 0..n as usize {
+            let id = slots.commit_ids[2 * i].load(Ordering::Relaxed);
+            let generation = slots.commit_ids[2 * i + 1].load(Ordering::Relaxed);
+            if id >= slots.count {
+                continue;
+            }
+            let cell = slots.cell(id);
+            if cell.generation.load(Ordering::Acquire) != generation {
+                continue;
+            }
+            let outside = cell.body_outside.lock().take();
+            // SAFETY: JS owned the slot until this commit; it hands it back here.
+            let record = unsafe { slots.res(id) };
+            let answer = Answer::from_record(record, outside).unwrap_or_else(Answer::malformed);
+            let delivered = cell.responder.lock().take().is_some_and(|tx| tx.send(answer).is_ok());
+            if delivered {
+                sent += 1;
+            } else {
+                slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+            }
+            slots.release(id);
+        }
+        slots.counters.committed.fetch_add(n as u64, Ordering::Relaxed);
+        sent
+    }
+
+    /// Open connections.
+    pub(crate) fn connections(&self) -> u32 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(shared.config.header_timeout_ms))
+        .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
+        .keep_alive(true);
+    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+    let builder = Arc::new(builder);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    let _ = stream.set_nodelay(true);
+                    shared.connections.fetch_add(1, Ordering::AcqRel);
+                    tokio::spawn(serve_connection(
+                        builder.clone(), stream, remote, shared.clone(), stop.clone(),
+                    ));
+                }
+                // Out of file descriptors and the like: back off, keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+            _ = stop.changed() => break,
+        }
+    }
+}
+
+/// Per-connection activity, for the keep-alive idle timeout.
+struct Activity {
+    in_flight: AtomicU32,
+    last_ms: AtomicU64,
+}
+
+async fn serve_connection(
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    stream: tokio::net::TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let activity = Arc::new(Activity { in_flight: AtomicU32::new(0), last_ms: AtomicU64::new(0) });
+    let now_ms = |s: &Shared| s.started.elapsed().as_millis() as u64;
+    activity.last_ms.store(now_ms(&shared), Ordering::Relaxed);
+    let service = {
+        let (shared, activity) = (shared.clone(), activity.clone());
+        service_fn(move |req| {
+            let (shared, activity) = (shared.clone(), activity.clone());
+            async move {
+                activity.in_flight.fetch_add(1, Ordering::Relaxed);
+                let _done = Done(&activity, &shared);
+                Ok::<_, Infallible>(handle(&shared, remote, req).await)
+            }
+        })
+    };
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let idle = Duration::from_millis(shared.config.keep_alive_timeout_ms);
+    let mut closing = *stop.borrow();
+    if closing {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        let since = now_ms(&shared).saturating_sub(activity.last_ms.load(Ordering::Relaxed));
+        let wait = idle.saturating_sub(Duration::from_millis(since));
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            _ = stop.changed(), if !closing => {
+                closing = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            _ = tokio::time::sleep(wait), if !closing => {
+                let quiet = now_ms(&shared).saturating_sub(activity.last_ms.load(Ordering::Relaxed));
+                if activity.in_flight.load(Ordering::Relaxed) == 0 && quiet >= idle.as_millis() as u64 {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+    if shared.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+        shared.connections_done.notify_waiters();
+    }
+}
+
+/// Marks a request finished even when hyper drops its future early.
+struct Done<'a>(&'a Activity, &'a Shared);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.last_ms.store(self.1.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+fn header_bytes(req: &Request<Incoming>) -> usize {
+    req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum()
+}
+
+/// Answers one request: limits, routing, then Rust or TypeScript.
+async fn handle(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let counters = &shared.slots.counters;
+    counters.requests.fetch_add(1, Ordering::Relaxed);
+    let response = route(shared, remote, req).await;
+    match response {
+        Routed2::Native(response) => {
+            shared.native_answers.fetch_add(1, Ordering::Relaxed);
+            response
+        }
+        Routed2::Js(response) => response,
+    }
+}
+
+enum Routed2 {
+    Native(Response<Body>),
+    Js(Response<Body>),
+}
+
+async fn route(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> Routed2 {
+    use Routed2::Native;
+    let config = &shared.config;
+    if shared.closing.load(Ordering::Acquire) && shared.slots.is_closed() {
+        return Native(unavailable("the server is shutting down"));
+    }
+    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > config.max_url_bytes as usize {
+        return Native(problem(StatusCode::URI_TOO_LONG, "the request target is too long"));
+    }
+    if header_bytes(&req) > config.max_header_bytes as usize {
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        return Native(problem(status, "the request headers are too large"));
+    }
+    let (route, params) = match shared.router.find(req.method().as_str(), req.uri().path()) {
+        Routed::Found(route, params) => (route, params),
+        Routed::NotFound => return Native(problem(StatusCode::NOT_FOUND, "no route matches this path")),
+        Routed::BadParam => {
+            return Native(problem(StatusCode::BAD_REQUEST, "the path is not valid percent-encoded UTF-8"))
+        }
+        Routed::MethodNotAllowed(allow) => {
+            let mut response = if req.method() == http::Method::OPTIONS {
+                let mut r = Response::new(Full::new(Bytes::new()));
+                *r.status_mut() = StatusCode::NO_CONTENT;
+                r
+            } else {
+                problem(StatusCode::METHOD_NOT_ALLOWED, "this path does not answer that method")
+            };
+            if let Ok(value) = HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(ALLOW, value);
+            }
+            return Native(response);
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let body = match read_body(config, &parts.headers, body).await {
+        Ok(body) => body,
+        Err(response) => return Native(response),
+    };
+    let slots = &shared.slots;
+    let Some(id) = slots.acquire() else {
+        return Native(unavailable("all request slots are busy; retry shortly"));
+    };
+    let query = parts.uri.query().unwrap_or("");
+    let request = RequestParts {
+        route,
+        method: &parts.method,
+        path: parts.uri.path(),
+        query,
+        params: &params,
+        headers: &parts.headers,
+        body: &body,
+        remote,
+        http2: parts.version == http::Version::HTTP_2,
+    };
+    write_request(slots, id, &request);
+    let (tx, rx) = oneshot::channel::<Answer>();
+    *slots.cell(id).responder.lock() = Some(tx);
+    slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
+    slots.publish(id);
+    match rx.await {
+        Ok(answer) => Routed2::Js(answer.into_response()),
+        Err(_) => Routed2::Js(unavailable("the server closed before the handler answered")),
+    }
+}
+
+async fn read_body(
+    config: &ServerConfig,
+    headers: &http::HeaderMap,
+    body: Incoming,
+) -> Result<Bytes, Response<Body>> {
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
+    let too_large = || {
+        let detail = format!("the request body is larger than {} bytes", config.max_body_bytes);
+        problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)
+    };
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes) {
+        return Err(too_large());
+    }
+    let limited = Limited::new(body, config.max_body_bytes as usize);
+    let timeout = Duration::from_millis(config.body_timeout_ms);
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(problem(StatusCode::BAD_REQUEST, "the request body could not be read")),
+        Err(_) => Err(problem(StatusCode::REQUEST_TIMEOUT, "the request body arrived too slowly")),
+    }
+}

@@ -1,0 +1,297 @@
+//! The slot arena: fixed request/response records in Rust-owned memory that
+//! TypeScript maps once, plus the queues that move slot ids between threads.
+//!
+//! Producers (hyper tasks) take a free slot, write the request record, push
+//! the id on the ready queue and await the slot's responder. The JS thread
+//! drains ready ids in batches, writes responses in place and commits them.
+//! Wake-ups use an eventcount: a producer only touches the condvar when the
+//! JS side has declared itself parked, so a busy JS thread costs no syscall.
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_queue::ArrayQueue;
+use parking_lot::{Condvar, Mutex};
+use tokio::sync::oneshot;
+
+use crate::response::Answer;
+
+/// One slot's Rust-side state; the bytes live in the arena.
+pub(crate) struct SlotCell {
+    /// Wakes the hyper task waiting for this slot's answer.
+    pub(crate) responder: Mutex<Option<oneshot::Sender<Answer>>>,
+    /// The request record when it did not fit in the slot.
+    pub(crate) overflow_req: Mutex<Option<Vec<u8>>>,
+    /// A body handed over by `ferry_set_body`.
+    pub(crate) body_outside: Mutex<Option<Vec<u8>>>,
+    /// Bumped on each use so a late commit for an old request is ignored.
+    pub(crate) generation: AtomicU32,
+}
+
+/// Counters shared by producers and the JS-facing calls.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) to_js: AtomicU64,
+    pub(crate) wakes: AtomicU64,
+    pub(crate) full: AtomicU64,
+    pub(crate) drained: AtomicU64,
+    pub(crate) drains_nonempty: AtomicU64,
+    pub(crate) committed: AtomicU64,
+    pub(crate) abandoned: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+}
+
+/// The arena, queues and parking state of one server.
+pub(crate) struct Slots {
+    base: *mut u8,
+    layout: Layout,
+    /// Number of slots.
+    pub(crate) count: u32,
+    /// Bytes of a request record.
+    pub(crate) req_bytes: usize,
+    /// Bytes of a response record.
+    pub(crate) res_bytes: usize,
+    /// Shared `u32` array the drain copies ready ids into.
+    pub(crate) drain_ids: Box<[AtomicU32]>,
+    /// Shared `u32` array TypeScript fills with ids to commit.
+    pub(crate) commit_ids: Box<[AtomicU32]>,
+    cells: Box<[SlotCell]>,
+    free: ArrayQueue<u32>,
+    ready: ArrayQueue<u32>,
+    parked: AtomicBool,
+    closed: AtomicBool,
+    park_lock: Mutex<()>,
+    park_cv: Condvar,
+    /// Live counters, read by `ferry_stats`.
+    pub(crate) counters: Counters,
+}
+
+// SAFETY: the raw arena pointer is only written through disjoint slots, each
+// owned by exactly one side at a time (hyper task before the ready push, JS
+// after the drain, the committing call after commit).
+unsafe impl Send for Slots {}
+// SAFETY: see `Send`.
+unsafe impl Sync for Slots {}
+
+/// Result of parking the JS side.
+pub(crate) enum Woken {
+    /// Ready ids are waiting.
+    Ready,
+    /// The timeout passed with nothing ready.
+    TimedOut,
+    /// The server is closing: stop waiting.
+    Closed,
+}
+
+impl Slots {
+    /// Allocates `count` zeroed slots of `req_bytes + res_bytes` each.
+    pub(crate) fn new(count: u32, req_bytes: usize, res_bytes: usize) -> Slots {
+        let slot = req_bytes + res_bytes;
+        let layout = Layout::from_size_align(slot * count as usize, 64).expect("arena layout");
+        // SAFETY: layout is non-zero (count and sizes are validated by config).
+        let base = unsafe { alloc_zeroed(layout) };
+        assert!(!base.is_null(), "arena allocation failed");
+        let free = ArrayQueue::new(count as usize);
+        for id in 0..count {
+            let _ = free.push(id);
+        }
+        let cells = (0..count)
+            .map(|_| SlotCell {
+                responder: Mutex::new(None),
+                overflow_req: Mutex::new(None),
+                body_outside: Mutex::new(None),
+                generation: AtomicU32::new(0),
+            })
+            .collect();
+        let ids = |n: u32| (0..n).map(|_| AtomicU32::new(0)).collect::<Box<[_]>>();
+        Slots {
+            base,
+            layout,
+            count,
+            req_bytes,
+            res_bytes,
+            drain_ids: ids(count),
+            commit_ids: ids(count * 2),
+            cells,
+            free,
+            ready: ArrayQueue::new(count as usize),
+            parked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            park_lock: Mutex::new(()),
+            park_cv: Condvar::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Start of the arena, for mapping into JS.
+    pub(crate) fn arena_ptr(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// The request record of slot `id`.
+    ///
+    /// # Safety
+    /// The caller must own the slot (see the `Sync` note).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn req_mut(&self, id: u32) -> &mut [u8] {
+        let start = id as usize * (self.req_bytes + self.res_bytes);
+        std::slice::from_raw_parts_mut(self.base.add(start), self.req_bytes)
+    }
+
+    /// The response record of slot `id`.
+    ///
+    /// # Safety
+    /// The caller must own the slot (see the `Sync` note).
+    pub(crate) unsafe fn res(&self, id: u32) -> &[u8] {
+        let start = id as usize * (self.req_bytes + self.res_bytes) + self.req_bytes;
+        std::slice::from_raw_parts(self.base.add(start), self.res_bytes)
+    }
+
+    /// Rust-side state of slot `id`.
+    pub(crate) fn cell(&self, id: u32) -> &SlotCell {
+        &self.cells[id as usize]
+    }
+
+    /// Takes a free slot, or `None` when the arena is full.
+    pub(crate) fn acquire(&self) -> Option<u32> {
+        let id = self.free.pop();
+        if id.is_none() {
+            self.counters.full.fetch_add(1, Ordering::Relaxed);
+        }
+        id
+    }
+
+    /// Returns a slot to the free list, dropping whatever it still holds.
+    pub(crate) fn release(&self, id: u32) {
+        let cell = self.cell(id);
+        cell.generation.fetch_add(1, Ordering::AcqRel);
+        *cell.responder.lock() = None;
+        *cell.overflow_req.lock() = None;
+        *cell.body_outside.lock() = None;
+        let _ = self.free.push(id);
+    }
+
+    /// Number of slots currently taken.
+    pub(crate) fn in_use(&self) -> u32 {
+        self.count - self.free.len() as u32
+    }
+
+    /// Hands a filled slot to the JS side, waking it only if it is parked.
+    pub(crate) fn publish(&self, id: u32) {
+        // Cannot fail: at most `count` ids exist and each is queued once.
+        let _ = self.ready.push(id);
+        fence(Ordering::SeqCst);
+        if self.parked.load(Ordering::Relaxed) {
+            let _guard = self.park_lock.lock();
+            self.counters.wakes.fetch_add(1, Ordering::Relaxed);
+            self.park_cv.notify_one();
+        }
+    }
+
+    /// Copies up to `max` ready ids into `drain_ids`; returns how many.
+    pub(crate) fn drain(&self, max: u32) -> u32 {
+        let max = max.min(self.count);
+        let mut n = 0;
+        while n < max {
+            match self.ready.pop() {
+                Some(id) => {
+                    self.drain_ids[n as usize].store(id, Ordering::Relaxed);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n > 0 {
+            self.counters.drained.fetch_add(n as u64, Ordering::Relaxed);
+            self.counters.drains_nonempty.fetch_add(1, Ordering::Relaxed);
+        }
+        n
+    }
+
+    /// Parks the calling (non-JS) thread until ids are ready, the timeout
+    /// passes, or the server closes.
+    pub(crate) fn park(&self, timeout: Duration) -> Woken {
+        let mut guard = self.park_lock.lock();
+        self.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let woken = loop {
+            if self.closed.load(Ordering::Acquire) {
+                break Woken::Closed;
+            }
+            if !self.ready.is_empty() {
+                break Woken::Ready;
+            }
+            if self.park_cv.wait_for(&mut guard, timeout).timed_out() {
+                break if self.ready.is_empty() { Woken::TimedOut } else { Woken::Ready };
+            }
+        };
+        self.parked.store(false, Ordering::Relaxed);
+        woken
+    }
+
+    /// Releases a parked waiter for good.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let _guard = self.park_lock.lock();
+        self.park_cv.notify_all();
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with the same layout.
+        unsafe { dealloc(self.base, self.layout) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acquire_release_cycles_every_slot() {
+        let slots = Slots::new(4, 128, 64);
+        let ids: Vec<u32> = (0..4).map(|_| slots.acquire().unwrap()).collect();
+        assert!(slots.acquire().is_none());
+        assert_eq!(slots.in_use(), 4);
+        for id in ids {
+            slots.release(id);
+        }
+        assert_eq!(slots.in_use(), 0);
+    }
+
+    #[test]
+    fn drain_copies_ready_ids_in_order() {
+        let slots = Slots::new(8, 128, 64);
+        for id in [3, 1, 7] {
+            slots.publish(id);
+        }
+        assert_eq!(slots.drain(2), 2);
+        assert_eq!(slots.drain_ids[0].load(Ordering::Relaxed), 3);
+        assert_eq!(slots.drain_ids[1].load(Ordering::Relaxed), 1);
+        assert_eq!(slots.drain(8), 1);
+        assert_eq!(slots.drain_ids[0].load(Ordering::Relaxed), 7);
+    }
+
+    #[test]
+    fn park_wakes_on_publish_and_close() {
+        let slots = std::sync::Arc::new(Slots::new(2, 128, 64));
+        let s2 = slots.clone();
+        let t = std::thread::spawn(move || s2.park(Duration::from_secs(5)));
+        std::thread::sleep(Duration::from_millis(20));
+        slots.publish(1);
+        assert!(matches!(t.join().unwrap(), Woken::Ready));
+        assert!(matches!(slots.park(Duration::from_millis(1)), Woken::Ready));
+        slots.drain(2);
+        assert!(matches!(slots.park(Duration::from_millis(1)), Woken::TimedOut));
+        slots.close();
+        assert!(matches!(slots.park(Duration::from_secs(5)), Woken::Closed));
+    }
+}

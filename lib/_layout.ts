@@ -1,0 +1,42 @@
+// Slot record layout, mirrored from ffi/src/layout.rs (the ABI version
+// guards the two staying in step). Offsets are in u32 words.
+
+/** Words of a request record's header. */
+export const Req = {
+  ROUTE: 0,
+  METHOD: 1,
+  FLAGS: 2,
+  TOTAL: 3,
+  METHOD_LEN: 4,
+  PATH_LEN: 5,
+  QUERY_LEN: 6,
+  PARAMS_LEN: 7,
+  HEADERS_LEN: 8,
+  BODY_LEN: 9,
+  REMOTE_LEN: 10,
+  GENERATION: 11,
+  HEADER_BYTES: 64,
+  FLAG_OVERFLOW: 1,
+  FLAG_HTTP2: 2,
+} as const;
+
+/** Words of a response record's header. */
+export const Res = {
+  STATUS: 0,
+  HEADERS_LEN: 1,
+  BODY_LEN: 2,
+  FLAGS: 3,
+  HEADER_BYTES: 16,
+  FLAG_BODY_OUTSIDE: 1,
+} as const;
+
+/** Method names by code; code 7 carries its own name. */
+export const METHODS = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "OPTIONS",
+  "PATCH",
+] as const;

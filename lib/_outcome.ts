@@ -1,0 +1,75 @@
+// Turns whatever a handler returned or threw into a Reply.
+
+import { type Context } from "./context.ts";
+import { HttpError, STATUS_TEXT } from "./http_error.ts";
+import { Reply } from "./reply.ts";
+
+const JSON_TYPE = "application/json";
+const BYTES_TYPE = "application/octet-stream";
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return `a ${typeof value}`;
+  const name = Object.getPrototypeOf(value)?.constructor?.name;
+  return name ? `a ${name}` : "an object";
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A problem+json (RFC 9457) reply. */
+export function problem(status: number, detail: string): Reply {
+  const body = JSON.stringify({
+    type: "about:blank",
+    title: STATUS_TEXT[status] ?? "Error",
+    status,
+    detail,
+  });
+  return new Reply(body, status, "application/problem+json");
+}
+
+/** The reply for a thrown value: an HttpError's status, else a logged 500. */
+export function errorReply(error: unknown): Reply {
+  if (error instanceof HttpError) {
+    const reply = problem(error.status, error.message);
+    for (const [name, value] of Object.entries(error.headers)) reply.set(name, value);
+    return reply;
+  }
+  console.error("ferry: a handler or middleware threw; answering 500:", error);
+  return problem(500, "The server could not complete the request.");
+}
+
+/**
+ * Converts a handler's return value into a Reply, applying the context's
+ * status and headers. A Web `Response` needs its body read, so it gives a
+ * promise; every other value converts synchronously.
+ */
+export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
+  let reply: Reply;
+  if (value instanceof Reply) {
+    reply = value;
+  } else if (typeof value === "string") {
+    reply = new Reply(value, c.currentStatus, "text/plain; charset=utf-8");
+  } else if (value === undefined || value === null) {
+    reply = new Reply(null, c.currentStatus === 200 ? 204 : c.currentStatus);
+  } else if (value instanceof Response) {
+    return Reply.fromResponse(value).then((r) => c.applyHeaders(r));
+  } else if (value instanceof Uint8Array) {
+    reply = new Reply(value, c.currentStatus, BYTES_TYPE);
+  } else if (value instanceof ArrayBuffer) {
+    reply = new Reply(new Uint8Array(value), c.currentStatus, BYTES_TYPE);
+  } else if (
+    typeof value === "object" &&
+    (Array.isArray(value) || isPlainObject(value) ||
+      typeof (value as { toJSON?: unknown }).toJSON === "function")
+  ) {
+    reply = new Reply(JSON.stringify(value), c.currentStatus, JSON_TYPE);
+  } else {
+    throw new TypeError(
+      `A handler returned ${describe(value)}, which Ferry cannot send. Return a string, a plain object or array (JSON), a Uint8Array or ArrayBuffer, a Response, c.json()/c.text(), or nothing (204).`,
+    );
+  }
+  return c.applyHeaders(reply);
+}

@@ -1,0 +1,132 @@
+// Route matching in TypeScript, for app.fetch (the network path routes in
+// Rust with matchit). It follows the same rules, checked by one shared test
+// suite: static segments beat :params beat *wildcards, params are
+// percent-decoded, trailing slashes are strict, HEAD falls back to GET, and
+// a path without the method gives the Allow list.
+
+/** Outcome of matching. */
+export type Match<T> =
+  | { kind: "found"; value: T; params: string[] }
+  | { kind: "method"; allow: string }
+  | { kind: "missing" }
+  | { kind: "bad-param" };
+
+interface Node<T> {
+  statics: Map<string, Node<T>>;
+  param?: Node<T>;
+  wildcard?: Map<string, T>;
+  methods?: Map<string, T>;
+}
+
+const node = <T>(): Node<T> => ({ statics: new Map() });
+
+/** Splits `/a/:b/*c` into its parameter names, in order. */
+export function paramNames(pattern: string): string[] {
+  const names: string[] = [];
+  for (const segment of pattern.split("/")) {
+    if (segment.startsWith(":") || segment.startsWith("*")) {
+      names.push(segment.slice(1));
+    }
+  }
+  return names;
+}
+
+/** A method-aware route tree. */
+export class RouteTree<T> {
+  #root: Node<T> = node();
+
+  /** Adds `value` for `method` (upper case, or "*" for any) at `pattern`. */
+  add(method: string, pattern: string, value: T): void {
+    if (!pattern.startsWith("/")) {
+      throw new TypeError(`Route pattern "${pattern}" must start with "/"`);
+    }
+    const segments = pattern.split("/").slice(1);
+    let at = this.#root;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i];
+      if (segment.startsWith("*")) {
+        if (i !== segments.length - 1) {
+          throw new TypeError(
+            `Route pattern "${pattern}": a *wildcard must be the last segment`,
+          );
+        }
+        at.wildcard ??= new Map();
+        if (at.wildcard.has(method)) throw duplicate(method, pattern);
+        at.wildcard.set(method, value);
+        return;
+      }
+      if (segment.startsWith(":")) {
+        at = at.param ??= node();
+      } else {
+        let next = at.statics.get(segment);
+        if (!next) at.statics.set(segment, next = node());
+        at = next;
+      }
+    }
+    at.methods ??= new Map();
+    if (at.methods.has(method)) throw duplicate(method, pattern);
+    at.methods.set(method, value);
+  }
+
+  /** Matches a raw (percent-encoded) path. */
+  find(method: string, path: string): Match<T> {
+    const segments = path.split("/").slice(1);
+    const raw: string[] = [];
+    const found = walk(this.#root, segments, 0, raw);
+    if (!found) return { kind: "missing" };
+    const value = pick(found, method);
+    if (value === undefined) return { kind: "method", allow: allow(found) };
+    const params: string[] = [];
+    for (const p of raw) {
+      try {
+        params.push(decodeURIComponent(p));
+      } catch {
+        return { kind: "bad-param" };
+      }
+    }
+    return { kind: "found", value, params };
+  }
+}
+
+function duplicate(method: string, pattern: string): Error {
+  return new TypeError(`Route ${method} "${pattern}" is registered twice`);
+}
+
+function walk<T>(
+  at: Node<T>,
+  segments: string[],
+  i: number,
+  params: string[],
+): Map<string, T> | undefined {
+  if (i === segments.length) return at.methods;
+  const segment = segments[i];
+  const exact = at.statics.get(segment);
+  if (exact) {
+    const found = walk(exact, segments, i + 1, params);
+    if (found) return found;
+  }
+  if (at.param && segment !== "") {
+    params.push(segment);
+    const found = walk(at.param, segments, i + 1, params);
+    if (found) return found;
+    params.pop();
+  }
+  if (at.wildcard) {
+    params.push(segments.slice(i).join("/"));
+    return at.wildcard;
+  }
+  return undefined;
+}
+
+function pick<T>(methods: Map<string, T>, method: string): T | undefined {
+  return methods.get(method) ??
+    (method === "HEAD" ? methods.get("GET") : undefined) ??
+    methods.get("*");
+}
+
+function allow<T>(methods: Map<string, T>): string {
+  const names = [...methods.keys()];
+  if (names.includes("GET") && !names.includes("HEAD")) names.push("HEAD");
+  if (!names.includes("OPTIONS")) names.push("OPTIONS");
+  return names.sort().join(", ");
+}

@@ -1,0 +1,207 @@
+// Where a request's bytes come from: a native slot (the network path) or a
+// Web Request already read into memory (app.fetch). FerryRequest decodes
+// lazily from either, so nothing is decoded until a handler asks.
+
+import { METHODS, Req } from "./_layout.ts";
+
+/** The raw parts of one request. */
+export interface RequestSource {
+  /** Upper-case method. */
+  method(): string;
+  /** Raw path, still percent-encoded. */
+  path(): string;
+  /** Raw query string without `?`. */
+  query(): string;
+  /** Percent-decoded route parameter values, in pattern order. */
+  paramValues(): string[];
+  /** Header lines as `name:value\n` text with lower-case names. */
+  headerText(): string;
+  /** The body bytes; valid only while the request is in flight. */
+  body(): Uint8Array;
+  /** Remote address as `ip:port`, or "" when unknown. */
+  remote(): string;
+}
+
+const utf8 = new TextDecoder();
+
+/** Decodes bytes as Latin-1 (one char per byte), as HTTP headers are. */
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i += 4096) {
+    out += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
+  }
+  return out;
+}
+
+function ascii(bytes: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (bytes[i] >= 0x80) return utf8.decode(bytes.subarray(start, end));
+  }
+  return latin1(bytes, start, end);
+}
+
+/** Reads a request record in the slot arena (or its overflow copy). */
+export class SlotSource implements RequestSource {
+  #bytes: Uint8Array;
+  #base: number;
+  #words: Uint32Array;
+  #word: number;
+  #released = false;
+
+  /**
+   * @param arena8 The whole arena as bytes.
+   * @param arena32 The whole arena as u32 words.
+   * @param offset Byte offset of the slot's request record.
+   * @param slot The slot id.
+   * @param overflow Copies an overflowed record out of Rust.
+   */
+  constructor(
+    arena8: Uint8Array,
+    arena32: Uint32Array,
+    offset: number,
+    slot: number,
+    overflow: { readOverflow(slot: number, total: number): Uint8Array },
+  ) {
+    this.#words = arena32;
+    this.#word = offset >>> 2;
+    if (arena32[this.#word + Req.FLAGS] & Req.FLAG_OVERFLOW) {
+      this.#bytes = overflow.readOverflow(slot, arena32[this.#word + Req.TOTAL]);
+      this.#base = 0;
+    } else {
+      this.#bytes = arena8;
+      this.#base = offset + Req.HEADER_BYTES;
+    }
+  }
+
+  #w(i: number): number {
+    if (this.#released) {
+      throw new Error(
+        "This request was already answered; its data is gone. Read what you need before the handler returns.",
+      );
+    }
+    return this.#words[this.#word + i];
+  }
+
+  /** Marks the slot handed back: later reads throw instead of misreading. */
+  release(): void {
+    this.#released = true;
+  }
+
+  routeId(): number {
+    return this.#w(Req.ROUTE);
+  }
+
+  generation(): number {
+    return this.#w(Req.GENERATION);
+  }
+
+  method(): string {
+    const code = this.#w(Req.METHOD);
+    if (code < METHODS.length) return METHODS[code];
+    return latin1(this.#bytes, this.#base, this.#base + this.#w(Req.METHOD_LEN));
+  }
+
+  #start(field: number): number {
+    let at = this.#base + this.#w(Req.METHOD_LEN);
+    for (let f: number = Req.PATH_LEN; f < field; f++) {
+      at += this.#w(f);
+    }
+    return at;
+  }
+
+  #text(field: number): string {
+    const start = this.#start(field);
+    return ascii(this.#bytes, start, start + this.#w(field));
+  }
+
+  path(): string {
+    return this.#text(Req.PATH_LEN);
+  }
+
+  query(): string {
+    return this.#text(Req.QUERY_LEN);
+  }
+
+  paramValues(): string[] {
+    const start = this.#start(Req.PARAMS_LEN);
+    const end = start + this.#w(Req.PARAMS_LEN);
+    const bytes = this.#bytes;
+    const values: string[] = [];
+    let at = start;
+    while (at + 4 <= end) {
+      const len = bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 |
+        bytes[at + 3] << 24;
+      at += 4;
+      values.push(ascii(bytes, at, at + len));
+      at += len;
+    }
+    return values;
+  }
+
+  headerText(): string {
+    const start = this.#start(Req.HEADERS_LEN);
+    return latin1(this.#bytes, start, start + this.#w(Req.HEADERS_LEN));
+  }
+
+  remote(): string {
+    const start = this.#start(Req.REMOTE_LEN);
+    return latin1(this.#bytes, start, start + this.#w(Req.REMOTE_LEN));
+  }
+
+  body(): Uint8Array {
+    const start = this.#start(Req.BODY_LEN);
+    return this.#bytes.subarray(start, start + this.#w(Req.BODY_LEN));
+  }
+}
+
+/** A Web `Request` whose body was read up front (for `app.fetch`). */
+export class WebSource implements RequestSource {
+  #request: Request;
+  #url: URL;
+  #body: Uint8Array;
+  #params: string[];
+  #remote: string;
+
+  constructor(
+    request: Request,
+    url: URL,
+    body: Uint8Array,
+    params: string[],
+    remote = "",
+  ) {
+    this.#request = request;
+    this.#url = url;
+    this.#body = body;
+    this.#params = params;
+    this.#remote = remote;
+  }
+
+  method(): string {
+    return this.#request.method;
+  }
+  path(): string {
+    return this.#url.pathname;
+  }
+  query(): string {
+    return this.#url.search.slice(1);
+  }
+  paramValues(): string[] {
+    return this.#params;
+  }
+  headerText(): string {
+    let text = "";
+    for (const [name, value] of this.#request.headers) {
+      text += `${name}:${value}\n`;
+    }
+    return text;
+  }
+  body(): Uint8Array {
+    return this.#body;
+  }
+  remote(): string {
+    return this.#remote;
+  }
+}

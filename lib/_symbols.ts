@@ -1,0 +1,48 @@
+// The native library's symbol table, declared once. Types of the bound
+// functions are derived from it. Calls made per batch take and return
+// numbers only (u32/i32), which keeps them on V8's fast-call path; see
+// docs/crossing.md for the measurements behind that rule and docs/bindgen.md
+// for why this table is written by hand.
+
+/** Every function the Rust library exports, as `Deno.dlopen` wants them. */
+export const symbols = {
+  ferry_abi_version: { parameters: [], result: "u32" },
+  ferry_last_error: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_server_start: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_server_port: { parameters: ["u32"], result: "i32" },
+  ferry_server_arena: { parameters: ["u32"], result: "pointer" },
+  ferry_server_drain_ids: { parameters: ["u32"], result: "pointer" },
+  ferry_server_commit_ids: { parameters: ["u32"], result: "pointer" },
+  ferry_drain: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_wait: { parameters: ["u32", "u32"], result: "i32", nonblocking: true },
+  ferry_commit: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_set_body: {
+    parameters: ["u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  ferry_read_overflow: {
+    parameters: ["u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  ferry_server_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  ferry_server_shutdown: {
+    parameters: ["u32", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ferry_server_close: { parameters: ["u32"], result: "i32" },
+} as const;
+
+/** The bound functions of the native library. */
+export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+/** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
+export const ABI_VERSION = 3;
+
+/** Error codes returned as negative numbers (see ffi/src/abi.rs). */
+export const Code = {
+  BadArgument: -1,
+  Closed: -2,
+  Failed: -3,
+  Panicked: -4,
+} as const;

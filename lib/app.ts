@@ -1,0 +1,239 @@
+import { Context } from "./context.ts";
+import type { After, Before, Handler, Onion, RouteOptions } from "./middleware.ts";
+import { lastError, native } from "./_native.ts";
+import { problem } from "./_outcome.ts";
+import { type HopCounter, type Layer, type Plan, runPlan } from "./_plan.ts";
+import { paramNames, RouteTree } from "./_router.ts";
+import { Reply } from "./reply.ts";
+import { type RunnableRoute, Server } from "./server.ts";
+import { WebSource } from "./_source.ts";
+import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
+
+/** Methods a route can be registered for; `"*"` means every method. */
+export type Method =
+  | "GET"
+  | "HEAD"
+  | "POST"
+  | "PUT"
+  | "PATCH"
+  | "DELETE"
+  | "OPTIONS"
+  | "*";
+
+interface RouteDef {
+  id: number;
+  method: Method;
+  path: string;
+  handler: Handler;
+  options: RouteOptions;
+}
+
+/** The global chain in registration order. */
+type GlobalStep =
+  | Layer
+  | { kind: "after"; fn: After };
+
+const ASYNC_FUNCTION = (async () => {}).constructor;
+
+/**
+ * A Ferry application: routes, middleware, and the way to serve them.
+ * Rust routes and parses; handlers run in TypeScript, many requests per FFI
+ * crossing.
+ *
+ * @example Hello, World
+ * ```ts
+ * import { App } from "@ferry/ferry";
+ * const app = new App();
+ * app.get("/", () => "Hello, World!");
+ * app.get("/users/:id", (c) => ({ id: c.params.id, q: c.query.get("q") }));
+ * const res = await app.fetch(new Request("http://localhost/users/7?q=x"));
+ * console.assert((await res.json()).id === "7");
+ * // app.listen({ port: 8000 }) serves it over the network.
+ * ```
+ */
+export class App {
+  #routes: RouteDef[] = [];
+  #global: GlobalStep[] = [];
+  #tree?: RouteTree<RouteDef>;
+  #plans = new Map<RouteDef, Plan>();
+  #counter: HopCounter = { hops: 0 };
+
+  /** Registers a GET route (HEAD is answered by it too, without a body). */
+  get(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("GET", path, handler, options);
+  }
+  /** Registers a POST route. */
+  post(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("POST", path, handler, options);
+  }
+  /** Registers a PUT route. */
+  put(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("PUT", path, handler, options);
+  }
+  /** Registers a PATCH route. */
+  patch(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("PATCH", path, handler, options);
+  }
+  /** Registers a DELETE route. */
+  delete(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("DELETE", path, handler, options);
+  }
+  /** Registers an OPTIONS route (otherwise OPTIONS gets 204 with `Allow`). */
+  options(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("OPTIONS", path, handler, options);
+  }
+  /** Registers a HEAD route (otherwise HEAD uses the GET route). */
+  head(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("HEAD", path, handler, options);
+  }
+  /** Registers a route for every method. */
+  all(path: string, handler: Handler, options?: RouteOptions): this {
+    return this.on("*", path, handler, options);
+  }
+
+  /**
+   * Registers a route. Patterns: `/users/:id` (one segment), `/files/*path`
+   * (the rest of the path, at least one character), matched exactly: a
+   * trailing slash makes a different path.
+   */
+  on(method: Method, path: string, handler: Handler, options: RouteOptions = {}): this {
+    if (typeof handler !== "function") {
+      throw new TypeError(`The handler for ${method} "${path}" must be a function`);
+    }
+    const route = { id: this.#routes.length, method, path, handler, options };
+    this.#treeFor().add(method, path, route);
+    this.#routes.push(route);
+    return this;
+  }
+
+  /** Adds global before-middleware (runs before every handler, in order). */
+  before(fn: Before): this {
+    this.#global.push({ kind: "before", fn: checked(fn, "before") });
+    return this.#changed();
+  }
+
+  /** Adds global after-middleware (runs on every response, in order). */
+  after(fn: After): this {
+    this.#global.push({ kind: "after", fn: checked(fn, "after") });
+    return this.#changed();
+  }
+
+  /** Adds global onion middleware `(c, next)`; the slower, wrapping form. */
+  use(fn: Onion): this {
+    this.#global.push({ kind: "onion", fn: checked(fn, "use") });
+    return this.#changed();
+  }
+
+  #changed(): this {
+    this.#plans.clear();
+    return this;
+  }
+
+  #treeFor(): RouteTree<RouteDef> {
+    return this.#tree ??= new RouteTree();
+  }
+
+  #plan(route: RouteDef): Plan {
+    let plan = this.#plans.get(route);
+    if (plan) return plan;
+    const inbound: Layer[] = [];
+    const after: After[] = [];
+    for (const step of this.#global) {
+      if (step.kind === "after") after.push(step.fn);
+      else inbound.push(step);
+    }
+    for (const fn of route.options.before ?? []) inbound.push({ kind: "before", fn });
+    for (const fn of route.options.use ?? []) inbound.push({ kind: "onion", fn });
+    after.push(...(route.options.after ?? []));
+    plan = { inbound, after, handler: route.handler };
+    this.#plans.set(route, plan);
+    return plan;
+  }
+
+  /**
+   * Starts serving on a socket. Rust binds before this returns, so a busy
+   * port throws here.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().get("/", () => "hi");
+   * const server = app.listen({ port: 0, hostname: "127.0.0.1" });
+   * console.log(`listening on ${server.addr.port}`);
+   * await server.shutdown();
+   * ```
+   */
+  listen(options: ListenOptions = {}): Server {
+    const resolved = resolveListenOptions(options);
+    const lib = native();
+    const config = new TextEncoder().encode(JSON.stringify({
+      ...resolved.native,
+      routes: this.#routes.map((r) => ({ method: r.method, path: r.path, id: r.id })),
+    }));
+    const id = lib.ferry_server_start(config, config.length);
+    if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
+    const routes: RunnableRoute[] = this.#routes.map((r) => ({
+      names: paramNames(r.path),
+      plan: this.#plan(r),
+    }));
+    const server = new Server({
+      lib,
+      id,
+      hostname: resolved.native.hostname,
+      slots: resolved.native.slots,
+      requestSlotBytes: resolved.native.requestSlotBytes,
+      responseSlotBytes: resolved.native.responseSlotBytes,
+      routes,
+      counter: this.#counter,
+      shutdownDeadlineMs: resolved.shutdownDeadlineMs,
+      signal: options.signal,
+    });
+    options.onListen?.(server.addr);
+    return server;
+  }
+
+  /**
+   * Answers a Web `Request` in-process, with no socket: the same routing,
+   * middleware and handlers as the network path. Use it in tests, or as the
+   * handler of `Deno.serve`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().get("/", () => "hi");
+   * const res = await app.fetch(new Request("http://localhost/"));
+   * console.assert(await res.text() === "hi");
+   * ```
+   */
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const found = this.#treeFor().find(request.method, url.pathname);
+    let reply: Reply;
+    if (found.kind === "found") {
+      const route = found.value;
+      const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
+      const source = new WebSource(request, url, body, found.params);
+      const c = new Context(source, paramNames(route.path));
+      reply = await runPlan(this.#plan(route), c, this.#counter);
+    } else if (found.kind === "method") {
+      reply = request.method === "OPTIONS"
+        ? new Reply(null, 204)
+        : problem(405, "this path does not answer that method");
+      reply.set("allow", found.allow);
+    } else if (found.kind === "bad-param") {
+      reply = problem(400, "the path is not valid percent-encoded UTF-8");
+    } else {
+      reply = problem(404, "no route matches this path");
+    }
+    const response = reply.toResponse();
+    return request.method === "HEAD" ? new Response(null, response) : response;
+  }
+}
+
+function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): T {
+  if (typeof fn !== "function") {
+    throw new TypeError(`app.${kind}() needs a function, got ${typeof fn}`);
+  }
+  void ASYNC_FUNCTION;
+  return fn;
+}

@@ -1,0 +1,139 @@
+import { Reply, type ReplyBody } from "./reply.ts";
+import { FerryRequest } from "./request.ts";
+import type { RequestSource } from "./_source.ts";
+
+const JSON_TYPE = "application/json";
+const HTML_TYPE = "text/html; charset=utf-8";
+const BYTES_TYPE = "application/octet-stream";
+
+/**
+ * Everything a handler or middleware gets for one request: the lazy
+ * request (`c.req`), route params, query, per-request variables, and
+ * helpers that build the response.
+ *
+ * @example A handler using params, query and a header
+ * ```ts
+ * import { App } from "@ferry/ferry";
+ * const app = new App();
+ * app.get("/users/:id", (c) => {
+ *   c.header("x-user", c.params.id);
+ *   return c.json({ id: c.params.id, q: c.query.get("q") });
+ * });
+ * const res = await app.fetch(new Request("http://localhost/users/7?q=hi"));
+ * console.assert(res.headers.get("x-user") === "7");
+ * ```
+ */
+export class Context {
+  /** The request, decoded lazily. */
+  readonly req: FerryRequest;
+  /**
+   * The response so far: set once the handler (or an early return) has
+   * answered, so onion middleware can read it after `await next()`.
+   */
+  res: Reply | undefined = undefined;
+  #src: RequestSource;
+  #names: readonly string[];
+  #params?: Record<string, string>;
+  #query?: URLSearchParams;
+  #vars?: Map<string, unknown>;
+  #status = 200;
+  #headers: string[] | null = null;
+
+  /**
+   * @param source The request's bytes.
+   * @param paramNames The route's parameter names, in pattern order.
+   */
+  constructor(source: RequestSource, paramNames: readonly string[]) {
+    this.#src = source;
+    this.#names = paramNames;
+    this.req = new FerryRequest(source);
+  }
+
+  /** Route parameters, percent-decoded: `/users/:id` gives `c.params.id`. */
+  get params(): Record<string, string> {
+    if (this.#params) return this.#params;
+    const params: Record<string, string> = {};
+    const names = this.#names;
+    if (names.length > 0) {
+      const values = this.#src.paramValues();
+      for (let i = 0; i < names.length; i++) params[names[i]] = values[i] ?? "";
+    }
+    return this.#params = params;
+  }
+
+  /** The query string as `URLSearchParams`. */
+  get query(): URLSearchParams {
+    return this.#query ??= new URLSearchParams(this.#src.query());
+  }
+
+  /** Stores a per-request value for later middleware and the handler. */
+  set(key: string, value: unknown): void {
+    (this.#vars ??= new Map()).set(key, value);
+  }
+
+  /** Reads a value stored with `set`. */
+  get<T = unknown>(key: string): T | undefined {
+    return this.#vars?.get(key) as T | undefined;
+  }
+
+  /** Sets the status used by the helpers and plain return values. */
+  status(code: number): this {
+    this.#status = code;
+    return this;
+  }
+
+  /** Sets a response header on whatever this request answers with. */
+  header(name: string, value: string): this {
+    const headers = this.#headers ??= [];
+    const lower = name.toLowerCase();
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === lower) {
+        headers[i + 1] = value;
+        return this;
+      }
+    }
+    headers.push(lower, value);
+    return this;
+  }
+
+  /** The status set with `status()` (200 by default). */
+  get currentStatus(): number {
+    return this.#status;
+  }
+
+  /** Applies headers set with `header()` to a reply. */
+  applyHeaders(reply: Reply): Reply {
+    const headers = this.#headers;
+    if (headers !== null) {
+      for (let i = 0; i < headers.length; i += 2) reply.set(headers[i], headers[i + 1]);
+    }
+    return reply;
+  }
+
+  /** A `text/plain; charset=utf-8` reply. */
+  text(text: string, status?: number): Reply {
+    return new Reply(text, status ?? this.#status, "text/plain; charset=utf-8");
+  }
+
+  /** An `application/json` reply of `JSON.stringify(value)`. */
+  json(value: unknown, status?: number): Reply {
+    return new Reply(JSON.stringify(value) ?? "null", status ?? this.#status, JSON_TYPE);
+  }
+
+  /** A `text/html; charset=utf-8` reply. */
+  html(html: string, status?: number): Reply {
+    return new Reply(html, status ?? this.#status, HTML_TYPE);
+  }
+
+  /** A reply with a raw body; bytes default to `application/octet-stream`. */
+  body(body: ReplyBody | ArrayBuffer, status?: number, contentType?: string): Reply {
+    const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
+    const type = contentType ?? (data instanceof Uint8Array ? BYTES_TYPE : undefined);
+    return new Reply(data, status ?? this.#status, type);
+  }
+
+  /** A redirect (302 by default) to `location`. */
+  redirect(location: string, status = 302): Reply {
+    return new Reply(null, status).set("location", location);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Options for `app.listen()`. Every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { App, type ListenOptions } from "@ferry/ferry";
+ * const options: ListenOptions = { port: 0, hostname: "127.0.0.1", maxBodyBytes: 1 << 20 };
+ * const server = new App().get("/", () => "hi").listen(options);
+ * await server.shutdown();
+ * ```
+ */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one (see `server.addr.port`). @default 8000 */
+  port?: number;
+  /** Address to bind. @default "0.0.0.0" */
+  hostname?: string;
+  /** Aborting it shuts the server down gracefully. */
+  signal?: AbortSignal;
+  /** Called once the socket is bound. */
+  onListen?: (addr: { hostname: string; port: number }) => void;
+  /** Request slots: the most requests JavaScript holds at once; beyond it, 503 with `Retry-After`. @default 4096 */
+  slots?: number;
+  /** Bytes of a slot's request record; larger requests are copied once more. @default 4096 */
+  requestSlotBytes?: number;
+  /** Bytes of a slot's response record; larger bodies are handed over with one extra call. @default 4096 */
+  responseSlotBytes?: number;
+  /** tokio I/O threads. One keeps the JS thread and I/O on two threads. @default 1 */
+  threads?: number;
+  /** Largest request body; larger gets 413. @default 16777216 (16 MiB) */
+  maxBodyBytes?: number;
+  /** Largest request header block; larger gets 431. @default 16384 */
+  maxHeaderBytes?: number;
+  /** Longest request target (path and query); longer gets 414. @default 8192 */
+  maxUrlBytes?: number;
+  /** Time for a request's headers to arrive before the connection closes. @default 10000 */
+  headerTimeoutMs?: number;
+  /** Time an idle keep-alive connection stays open. @default 60000 */
+  keepAliveTimeoutMs?: number;
+  /** Time for a request body to arrive; slower gets 408. @default 30000 */
+  bodyTimeoutMs?: number;
+  /** How long `shutdown()` waits for in-flight requests. @default 10000 */
+  shutdownDeadlineMs?: number;
+}
+
+/** The native part of the options, as sent to Rust once. */
+export interface NativeConfig {
+  hostname: string;
+  port: number;
+  slots: number;
+  requestSlotBytes: number;
+  responseSlotBytes: number;
+  threads: number;
+  maxBodyBytes: number;
+  maxHeaderBytes: number;
+  maxUrlBytes: number;
+  headerTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  bodyTimeoutMs: number;
+}
+
+function int(
+  options: ListenOptions,
+  name: keyof ListenOptions,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = options[name] ?? fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `listen() option ${name} must be an integer from ${min} to ${max}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks options and fills in defaults. */
+export function resolveListenOptions(
+  options: ListenOptions,
+): { native: NativeConfig; shutdownDeadlineMs: number } {
+  const hostname = options.hostname ?? "0.0.0.0";
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(`listen() option hostname must be a non-empty string`);
+  }
+  const slotBytes = (name: keyof ListenOptions) => {
+    const value = int(options, name, 4096, 256, 1 << 24);
+    if (value % 64 !== 0) {
+      throw new RangeError(`listen() option ${name} must be a multiple of 64, got ${value}`);
+    }
+    return value;
+  };
+  return {
+    native: {
+      hostname,
+      port: int(options, "port", 8000, 0, 65535),
+      slots: int(options, "slots", 4096, 1, 1 << 20),
+      requestSlotBytes: slotBytes("requestSlotBytes"),
+      responseSlotBytes: slotBytes("responseSlotBytes"),
+      threads: int(options, "threads", 1, 1, 256),
+      maxBodyBytes: int(options, "maxBodyBytes", 16 * 1024 * 1024, 0, 2 ** 32 - 1),
+      maxHeaderBytes: int(options, "maxHeaderBytes", 16 * 1024, 1024, 1 << 24),
+      maxUrlBytes: int(options, "maxUrlBytes", 8 * 1024, 64, 1 << 24),
+      headerTimeoutMs: int(options, "headerTimeoutMs", 10_000, 1, 2 ** 31),
+      keepAliveTimeoutMs: int(options, "keepAliveTimeoutMs", 60_000, 1, 2 ** 31),
+      bodyTimeoutMs: int(options, "bodyTimeoutMs", 30_000, 1, 2 ** 31),
+    },
+    shutdownDeadlineMs: int(options, "shutdownDeadlineMs", 10_000, 0, 2 ** 31),
+  };
+}

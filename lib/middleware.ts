@@ -1,0 +1,105 @@
+import type { Context } from "./context.ts";
+import type { Reply } from "./reply.ts";
+
+/**
+ * What a handler may return: a string (text), a plain object or array
+ * (JSON), bytes, a Web `Response`, a `Reply` from `c.json()`/`c.text()`,
+ * or nothing (204) — or a promise of any of these.
+ */
+export type HandlerResult =
+  | string
+  | Reply
+  | Response
+  | Uint8Array
+  | ArrayBuffer
+  | Record<string, unknown>
+  | unknown[]
+  | null
+  | undefined
+  | void;
+
+/**
+ * A route handler.
+ *
+ * @example
+ * ```ts
+ * import { App, type Handler } from "@ferry/ferry";
+ * const hello: Handler = (c) => `hello ${c.params.name}`;
+ * new App().get("/hello/:name", hello);
+ * ```
+ */
+export type Handler = (c: Context) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Middleware run before the handler. Return nothing to continue, or a
+ * response (anything a handler may return) to answer early: the rest of
+ * the before chain and the handler are skipped, after-middleware still runs.
+ *
+ * @example
+ * ```ts
+ * import { App, type Before } from "@ferry/ferry";
+ * const auth: Before = (c) => {
+ *   if (!c.req.header("authorization")) return c.text("unauthorized", 401);
+ * };
+ * new App().before(auth);
+ * ```
+ */
+export type Before = (c: Context) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Middleware run once a response exists (from the handler, an early
+ * return, or an error). Change `res` in place, or return a new response.
+ *
+ * @example
+ * ```ts
+ * import { App, type After } from "@ferry/ferry";
+ * const tag: After = (_c, res) => { res.headers.set("x-served-by", "ferry"); };
+ * new App().after(tag);
+ * ```
+ */
+export type After = (
+  c: Context,
+  res: Reply,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Onion middleware, as in Hono and Koa: `await next()` runs the rest of
+ * the chain and gives its response. Always costs an `await`; prefer
+ * `Before`/`After` when you do not need to wrap the handler.
+ *
+ * @example
+ * ```ts
+ * import { App, type Onion } from "@ferry/ferry";
+ * const timing: Onion = async (c, next) => {
+ *   const t = performance.now();
+ *   await next();
+ *   c.header("x-time", String(performance.now() - t));
+ * };
+ * new App().use(timing);
+ * ```
+ */
+export type Onion = (
+  c: Context,
+  next: () => Promise<Reply>,
+) => HandlerResult | Promise<HandlerResult>;
+
+/**
+ * Per-route options.
+ *
+ * @example
+ * ```ts
+ * import { App, type RouteOptions } from "@ferry/ferry";
+ * const adminOnly: RouteOptions = {
+ *   before: [(c) => c.req.header("x-admin") ? undefined : c.text("no", 403)],
+ * };
+ * new App().get("/admin", () => "ok", adminOnly);
+ * ```
+ */
+export interface RouteOptions {
+  /** Before-middleware for this route, run after the global ones. @default [] */
+  before?: Before[];
+  /** After-middleware for this route, run after the global ones. @default [] */
+  after?: After[];
+  /** Onion middleware for this route, run after the global ones. @default [] */
+  use?: Onion[];
+}

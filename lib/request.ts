@@ -1,0 +1,180 @@
+import { HttpError } from "./http_error.ts";
+import type { RequestSource } from "./_source.ts";
+
+const utf8 = new TextDecoder();
+
+/**
+ * The incoming request, decoded lazily: each property is read from the
+ * native request record the first time it is asked for, and nothing else
+ * is. Body readers return promises, like a Web `Request`'s.
+ *
+ * A request is valid while its handler and middleware run; reading it after
+ * the response was sent throws.
+ *
+ * @example Read a header, a cookie and a JSON body
+ * ```ts
+ * import { App } from "@ferry/ferry";
+ * const app = new App();
+ * app.post("/login", async (c) => {
+ *   const agent = c.req.header("user-agent");
+ *   const session = c.req.cookies["session"];
+ *   const body = await c.req.json() as { user: string };
+ *   return { agent, session, user: body.user };
+ * });
+ * const res = await app.fetch(new Request("http://localhost/login", {
+ *   method: "POST",
+ *   headers: { cookie: "session=abc", "user-agent": "demo" },
+ *   body: JSON.stringify({ user: "ada" }),
+ * }));
+ * console.assert((await res.json()).user === "ada");
+ * ```
+ */
+export class FerryRequest {
+  #src: RequestSource;
+  #method?: string;
+  #path?: string;
+  #headers?: Headers;
+  #headerText?: string;
+  #cookies?: Record<string, string>;
+  #raw?: Request;
+
+  /** @param source Where the request's bytes are. */
+  constructor(source: RequestSource) {
+    this.#src = source;
+  }
+
+  /** Upper-case method, e.g. `"GET"`. */
+  get method(): string {
+    return this.#method ??= this.#src.method();
+  }
+
+  /** The path as sent, still percent-encoded, e.g. `"/users/a%20b"`. */
+  get path(): string {
+    return this.#path ??= this.#src.path();
+  }
+
+  /** The raw query string without `?` ("" when there is none). */
+  get rawQuery(): string {
+    return this.#src.query();
+  }
+
+  /** The full URL, rebuilt from the `Host` header, path and query. */
+  get url(): string {
+    const host = this.header("host") ?? "localhost";
+    const query = this.#src.query();
+    return `http://${host}${this.path}${query ? `?${query}` : ""}`;
+  }
+
+  /** Remote address as `ip:port`. */
+  get remoteAddr(): string {
+    return this.#src.remote();
+  }
+
+  /** All headers as a Web `Headers` (built on first use). */
+  get headers(): Headers {
+    if (this.#headers) return this.#headers;
+    const headers = new Headers();
+    for (const line of this.#lines()) {
+      const colon = line.indexOf(":");
+      if (colon > 0) headers.append(line.slice(0, colon), line.slice(colon + 1));
+    }
+    return this.#headers = headers;
+  }
+
+  #lines(): string[] {
+    return this.#text().split("\n");
+  }
+
+  /** Header lines, with a leading "\n" so every name follows one. */
+  #text(): string {
+    return this.#headerText ??= "\n" + this.#src.headerText();
+  }
+
+  /**
+   * One header's value without building `Headers`; repeated headers are
+   * joined with ", ". Names are case-insensitive.
+   */
+  header(name: string): string | undefined {
+    if (this.#headers) return this.#headers.get(name) ?? undefined;
+    const text = this.#text();
+    const key = "\n" + name.toLowerCase() + ":";
+    let found: string | undefined;
+    let at = text.indexOf(key);
+    while (at !== -1) {
+      const start = at + key.length;
+      const end = text.indexOf("\n", start);
+      const value = text.slice(start, end === -1 ? undefined : end);
+      found = found === undefined ? value : `${found}, ${value}`;
+      at = text.indexOf(key, start);
+    }
+    return found;
+  }
+
+  /** Cookies from the `Cookie` header, by name. */
+  get cookies(): Record<string, string> {
+    if (this.#cookies) return this.#cookies;
+    const cookies: Record<string, string> = {};
+    for (const part of (this.header("cookie") ?? "").split(/;\s*/)) {
+      const eq = part.indexOf("=");
+      if (eq <= 0) continue;
+      const name = part.slice(0, eq).trim();
+      let value = part.slice(eq + 1).trim();
+      if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      try {
+        value = decodeURIComponent(value);
+      } catch { /* keep the raw value */ }
+      if (!(name in cookies)) cookies[name] = value;
+    }
+    return this.#cookies = cookies;
+  }
+
+  /** The body as a copy of its bytes. */
+  bytes(): Promise<Uint8Array> {
+    return Promise.resolve(this.#src.body().slice());
+  }
+
+  /** The body as an `ArrayBuffer`. */
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return Promise.resolve(this.#src.body().slice().buffer);
+  }
+
+  /** The body decoded as UTF-8. */
+  text(): Promise<string> {
+    return Promise.resolve(utf8.decode(this.#src.body()));
+  }
+
+  /** The body parsed as JSON; invalid JSON is an `HttpError(400)`. */
+  json<T = unknown>(): Promise<T> {
+    const text = utf8.decode(this.#src.body());
+    try {
+      return Promise.resolve(JSON.parse(text) as T);
+    } catch (error) {
+      return Promise.reject(
+        new HttpError(400, `The request body is not valid JSON: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  /** The body parsed as `multipart/form-data` or URL-encoded form. */
+  formData(): Promise<FormData> {
+    return this.raw.formData().catch((error) => {
+      throw new HttpError(400, `The request body is not a valid form: ${error.message}`, {
+        cause: error,
+      });
+    });
+  }
+
+  /** The request as a Web `Request` (built on first use, body copied). */
+  get raw(): Request {
+    if (this.#raw) return this.#raw;
+    const method = this.method;
+    const body = method === "GET" || method === "HEAD" ? null : this.#src.body().slice();
+    return this.#raw = new Request(this.url, {
+      method,
+      headers: this.headers,
+      body,
+    });
+  }
+}

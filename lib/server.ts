@@ -1,0 +1,325 @@
+import { Code, type Native } from "./_symbols.ts";
+import { lastError } from "./_native.ts";
+import { Req } from "./_layout.ts";
+import { Context } from "./context.ts";
+import { errorReply, problem } from "./_outcome.ts";
+import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
+import { Reply } from "./reply.ts";
+import { ReplyWriter } from "./_encode.ts";
+import { SlotSource } from "./_source.ts";
+
+/** A route as the server runs it, indexed by the id Rust sends back. */
+export interface RunnableRoute {
+  readonly names: readonly string[];
+  readonly plan: Plan;
+}
+
+/** The address a server listens on. */
+export interface ServerAddr {
+  /** Always `"tcp"`. */
+  transport: "tcp";
+  /** The host name or IP it was bound to. */
+  hostname: string;
+  /** The bound port (the real one when 0 was asked for). */
+  port: number;
+}
+
+/**
+ * Counters of one server, for tests and dashboards. "Crossings" are FFI
+ * calls between JavaScript and Rust.
+ *
+ * @example
+ * ```ts
+ * import type { ServerStats } from "@ferry/ferry";
+ * const show = (s: ServerStats) => `${s.meanBatch.toFixed(1)} requests per drain`;
+ * ```
+ */
+export interface ServerStats {
+  /** Requests received by Rust (every answer, native or not). */
+  requests: number;
+  /** Requests handed to JavaScript through slots. */
+  toJs: number;
+  /** Requests answered by Rust alone (errors, limits, 404/405, …). */
+  native: number;
+  /** FFI calls by kind. */
+  ffiCalls: {
+    drain: number;
+    wait: number;
+    commit: number;
+    setBody: number;
+    readOverflow: number;
+    total: number;
+  };
+  /** FFI calls per request handed to JavaScript. */
+  ffiCallsPerRequest: number;
+  /** Drains that returned at least one request. */
+  batches: number;
+  /** Mean requests per non-empty drain. */
+  meanBatch: number;
+  /** Times Rust woke the parked JavaScript side. */
+  wakes: number;
+  /** Awaits taken by middleware chains and handlers. */
+  hops: number;
+  /** Hops per request handed to JavaScript. */
+  hopsPerRequest: number;
+  /** Requests refused with 503 because every slot was busy. */
+  rejectedFull: number;
+  /** Slots currently held (requests in JavaScript). */
+  slotsInUse: number;
+  /** Open connections. */
+  connections: number;
+  /** Answers committed after the client had gone. */
+  abandoned: number;
+}
+
+interface Counters extends HopCounter {
+  drain: number;
+  wait: number;
+  commit: number;
+  setBody: number;
+  readOverflow: number;
+}
+
+/** Internal start-up data for a Server. */
+export interface ServerInit {
+  lib: Native;
+  id: number;
+  hostname: string;
+  slots: number;
+  requestSlotBytes: number;
+  responseSlotBytes: number;
+  routes: readonly RunnableRoute[];
+  counter: HopCounter;
+  shutdownDeadlineMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * A running Ferry server, returned by `app.listen()`. Rust accepts and
+ * parses; this object drains ready requests in batches, runs their plans and
+ * commits the answers.
+ *
+ * @example Start, query, stop
+ * ```ts
+ * import { App } from "@ferry/ferry";
+ * const app = new App();
+ * app.get("/", () => "hi");
+ * await using server = app.listen({ port: 0, hostname: "127.0.0.1" });
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * console.assert(await res.text() === "hi");
+ * ```
+ */
+export class Server implements AsyncDisposable {
+  /** Where the server listens. */
+  readonly addr: ServerAddr;
+  /** Resolves once the server has shut down. */
+  readonly finished: Promise<void>;
+  #lib: Native;
+  #id: number;
+  #slots: number;
+  #slotBytes: number;
+  #u8: Uint8Array;
+  #u32: Uint32Array;
+  #drainIds: Uint32Array;
+  #commitIds: Uint32Array;
+  #writer: ReplyWriter;
+  #routes: readonly RunnableRoute[];
+  #pending = 0;
+  #flushQueued = false;
+  #closed = false;
+  #loop: Promise<void>;
+  #stopping?: Promise<void>;
+  #deadline: number;
+  #done!: () => void;
+  #counters: Counters;
+  #flushBound = () => this.#flush();
+
+  /** Use `app.listen()`; this constructor is internal. */
+  constructor(init: ServerInit) {
+    const { lib, id } = init;
+    this.#lib = lib;
+    this.#id = id;
+    this.#slots = init.slots;
+    this.#slotBytes = init.requestSlotBytes + init.responseSlotBytes;
+    this.#routes = init.routes;
+    this.#deadline = init.shutdownDeadlineMs;
+    this.#counters = Object.assign(init.counter, {
+      drain: 0,
+      wait: 0,
+      commit: 0,
+      setBody: 0,
+      readOverflow: 0,
+    });
+    // Mapped once: per-request calls carry numbers only.
+    const view = (ptr: Deno.PointerValue, bytes: number) =>
+      Deno.UnsafePointerView.getArrayBuffer(ptr!, bytes);
+    const arena = view(lib.ferry_server_arena(id), this.#slots * this.#slotBytes);
+    this.#u8 = new Uint8Array(arena);
+    this.#u32 = new Uint32Array(arena);
+    this.#drainIds = new Uint32Array(view(lib.ferry_server_drain_ids(id), this.#slots * 4));
+    this.#commitIds = new Uint32Array(view(lib.ferry_server_commit_ids(id), this.#slots * 8));
+    this.#writer = new ReplyWriter(
+      this.#u8,
+      this.#u32,
+      init.requestSlotBytes,
+      init.responseSlotBytes,
+      { setBody: (slot, body) => this.#setBody(slot, body) },
+    );
+    this.addr = { transport: "tcp", hostname: init.hostname, port: lib.ferry_server_port(id) };
+    this.finished = new Promise((resolve) => this.#done = resolve);
+    this.#loop = this.#run();
+    init.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
+  }
+
+  async #run(): Promise<void> {
+    const lib = this.#lib;
+    const id = this.#id;
+    const max = this.#slots;
+    const counters = this.#counters;
+    let streak = 0;
+    while (!this.#closed) {
+      const n = lib.ferry_drain(id, max);
+      counters.drain++;
+      if (n > 0) {
+        const ids = this.#drainIds;
+        for (let i = 0; i < n; i++) this.#dispatch(ids[i]);
+        this.#flush();
+        // Let promise continuations run; every 16 busy batches, also give
+        // the event loop (timers, I/O) a turn through a zero-timeout wait.
+        if (++streak < 16) {
+          await null;
+          continue;
+        }
+      } else if (n < 0) {
+        break;
+      }
+      counters.wait++;
+      const woke = await lib.ferry_wait(id, streak >= 16 ? 0 : 1000);
+      streak = 0;
+      if (woke === Code.Closed) break;
+    }
+  }
+
+  #dispatch(slot: number): void {
+    const offset = slot * this.#slotBytes;
+    const w = offset >>> 2;
+    const u32 = this.#u32;
+    const generation = u32[w + Req.GENERATION];
+    const route = this.#routes[u32[w + Req.ROUTE]];
+    const source = new SlotSource(this.#u8, u32, offset, slot, this);
+    if (route === undefined) {
+      this.#answer(slot, generation, problem(500, "Unknown route id."), source);
+      return;
+    }
+    const c = new Context(source, route.names);
+    const out = runPlan(route.plan, c, this.#counters);
+    if (out instanceof Reply) {
+      this.#answer(slot, generation, out, source);
+    } else {
+      out.then(
+        (reply) => this.#answerLater(slot, generation, reply, source),
+        (error) => this.#answerLater(slot, generation, errorReply(error), source),
+      );
+    }
+  }
+
+  #answer(slot: number, generation: number, reply: Reply, source: SlotSource): void {
+    try {
+      this.#writer.write(slot, reply);
+    } catch (error) {
+      this.#writer.write(slot, errorReply(error));
+    }
+    source.release();
+    const at = this.#pending++ * 2;
+    this.#commitIds[at] = slot;
+    this.#commitIds[at + 1] = generation;
+  }
+
+  #answerLater(slot: number, generation: number, reply: Reply, source: SlotSource): void {
+    if (this.#closed) return;
+    this.#answer(slot, generation, reply, source);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(this.#flushBound);
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#pending === 0 || this.#closed) return;
+    this.#lib.ferry_commit(this.#id, this.#pending);
+    this.#counters.commit++;
+    this.#pending = 0;
+  }
+
+  #setBody(slot: number, body: Uint8Array): void {
+    this.#counters.setBody++;
+    this.#lib.ferry_set_body(this.#id, slot, body, body.length);
+  }
+
+  /** Copies an overflowed request record out of Rust (internal). */
+  readOverflow(slot: number, total: number): Uint8Array {
+    this.#counters.readOverflow++;
+    const bytes = new Uint8Array(total);
+    this.#lib.ferry_read_overflow(this.#id, slot, bytes, total);
+    return bytes;
+  }
+
+  /** The server's counters. */
+  stats(): ServerStats {
+    const c = this.#counters;
+    const native = new Float64Array(12);
+    if (!this.#closed) this.#lib.ferry_server_stats(this.#id, native, native.length);
+    const [requests, toJs, nativeAnswers, wakes, full, drained, batches] = native;
+    const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow;
+    return {
+      requests,
+      toJs,
+      native: nativeAnswers,
+      ffiCalls: {
+        drain: c.drain,
+        wait: c.wait,
+        commit: c.commit,
+        setBody: c.setBody,
+        readOverflow: c.readOverflow,
+        total,
+      },
+      ffiCallsPerRequest: toJs ? total / toJs : 0,
+      batches,
+      meanBatch: batches ? drained / batches : 0,
+      wakes,
+      hops: c.hops,
+      hopsPerRequest: toJs ? c.hops / toJs : 0,
+      rejectedFull: full,
+      slotsInUse: native[8],
+      connections: native[9],
+      abandoned: native[10],
+    };
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `deadlineMs`,
+   * default from `listen()`), then frees the native server. Idempotent.
+   */
+  shutdown(options?: { deadlineMs?: number }): Promise<void> {
+    this.#stopping ??= this.#stop(options?.deadlineMs ?? this.#deadline);
+    return this.#stopping;
+  }
+
+  async #stop(deadlineMs: number): Promise<void> {
+    await this.#lib.ferry_server_shutdown(this.#id, Math.max(0, Math.round(deadlineMs)));
+    this.#flush();
+    this.#closed = true;
+    const code = this.#lib.ferry_server_close(this.#id);
+    await this.#loop;
+    if (code < 0) {
+      console.error(`ferry: closing the server failed: ${lastError(this.#lib)}`);
+    }
+    this.#done();
+  }
+
+  /** Shuts the server down (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Ferry: a Deno web framework with a native core. A Rust (hyper + tokio)
+ * library accepts connections, parses HTTP and routes; requests that need
+ * TypeScript reach it in batches through shared-memory slots, many per FFI
+ * crossing.
+ *
+ * @example
+ * ```ts
+ * import { App, HttpError } from "@ferry/ferry";
+ * const app = new App();
+ * app.get("/", () => "Hello, World!");
+ * app.get("/users/:id", (c) => ({ id: c.params.id, q: c.query.get("q") }));
+ * app.post("/echo", async (c) => c.json(await c.req.json(), 201));
+ * app.get("/teapot", () => { throw new HttpError(418 + 82, "no"); });
+ * const res = await app.fetch(new Request("http://localhost/users/1"));
+ * console.assert(res.status === 200);
+ * ```
+ *
+ * @module
+ */
+export { App, type Method } from "./lib/app.ts";
+export { Context } from "./lib/context.ts";
+export { FerryRequest } from "./lib/request.ts";
+export { Reply, type ReplyBody } from "./lib/reply.ts";
+export { HttpError } from "./lib/http_error.ts";
+export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
+export type { ListenOptions } from "./lib/listen_options.ts";
+export type {
+  After,
+  Before,
+  Handler,
+  HandlerResult,
+  Onion,
+  RouteOptions,
+} from "./lib/middleware.ts";
