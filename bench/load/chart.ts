@@ -69,9 +69,7 @@ export function renderChart(report: Report): string {
   peers.forEach((peer, i) => {
     const lx = left + (i % 4) * 170, ly = titleH + 8 + Math.floor(i / 4) * 18;
     out.push(
-      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${
-        color(peer)
-      }"/>`,
+      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${color(peer)}"/>`,
       `<text x="${lx + 17}" y="${ly + 10}">${esc(labels.get(peer)!)}</text>`,
     );
   });
@@ -86,18 +84,14 @@ export function renderChart(report: Report): string {
   }
   const one = x(1).toFixed(1);
   out.push(
-    `<line x1="${one}" y1="${plotTop - 4}" x2="${one}" y2="${
-      plotTop + plotH
-    }" ` +
+    `<line x1="${one}" y1="${plotTop - 4}" x2="${one}" y2="${plotTop + plotH}" ` +
       `stroke="#111" stroke-dasharray="4 3"/>`,
     `<line x1="${left}" y1="${plotTop + plotH}" x2="${left + plotW}" ` +
       `y2="${plotTop + plotH}" stroke="#111"/>`,
     `<text x="${left + plotW / 2}" y="${plotTop + plotH + 36}" ` +
       `text-anchor="middle" font-size="12">req/s ÷ Deno.serve req/s in the ` +
       `same round — median of rounds, whiskers min–max</text>`,
-    `<text x="14" y="${
-      plotTop + plotH / 2
-    }" font-size="12" text-anchor="middle" ` +
+    `<text x="14" y="${plotTop + plotH / 2}" font-size="12" text-anchor="middle" ` +
       `transform="rotate(-90 14 ${plotTop + plotH / 2})">scenario</text>`,
   );
 
@@ -121,15 +115,11 @@ export function renderChart(report: Report): string {
       const w = Math.max(1, x(r.median) - left);
       const cy = by + barH / 2;
       out.push(
-        `<rect x="${left}" y="${by}" width="${
-          w.toFixed(1)
-        }" height="${barH}" ` +
+        `<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="${barH}" ` +
           `fill="${color(peer)}"><title>${esc(labels.get(peer)!)}: ` +
           `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` +
           `</title></rect>`,
-        `<line x1="${x(r.min).toFixed(1)}" y1="${cy}" x2="${
-          x(r.max).toFixed(1)
-        }" ` +
+        `<line x1="${x(r.min).toFixed(1)}" y1="${cy}" x2="${x(r.max).toFixed(1)}" ` +
           `y2="${cy}" stroke="#111" stroke-width="1"/>`,
         `<text x="${(Math.max(x(r.max), x(r.median)) + 4).toFixed(1)}" ` +
           `y="${by + barH - 1}" font-size="9">${r.median.toFixed(2)}</text>`,

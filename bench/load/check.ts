@@ -37,29 +37,21 @@ export async function checkScenario(
   }
   const ctype = res.headers.get("content-type");
   if (ctype !== want.contentType) {
-    return `content-type ${JSON.stringify(ctype)}, expected ${
-      JSON.stringify(want.contentType)
-    }`;
+    return `content-type ${JSON.stringify(ctype)}, expected ${JSON.stringify(want.contentType)}`;
   }
   for (const [name, value] of Object.entries(want.headers ?? {})) {
     const got = res.headers.get(name);
     if (got !== value) {
-      return `header ${name}: ${JSON.stringify(got)}, expected ${
-        JSON.stringify(value)
-      }`;
+      return `header ${name}: ${JSON.stringify(got)}, expected ${JSON.stringify(value)}`;
     }
   }
-  const expected = want.body === null
-    ? staticBytes
-    : new TextEncoder().encode(want.body);
+  const expected = want.body === null ? staticBytes : new TextEncoder().encode(want.body);
   if (!sameBytes(body, expected)) {
     const shown = body.length > 80
       ? `${body.length} bytes`
       : JSON.stringify(new TextDecoder().decode(body));
     return `body ${shown}, expected ${
-      want.body === null
-        ? `${expected.length} bytes`
-        : JSON.stringify(want.body)
+      want.body === null ? `${expected.length} bytes` : JSON.stringify(want.body)
     }`;
   }
   if (scenario.pipeline > 1) return await checkPipelined(scenario, port);
@@ -117,7 +109,5 @@ async function checkPipelined(
     }
   }
   const got = countOf(text, marker);
-  return got >= scenario.pipeline
-    ? null
-    : `pipelined: ${got} of ${scenario.pipeline} responses`;
+  return got >= scenario.pipeline ? null : `pipelined: ${got} of ${scenario.pipeline} responses`;
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { BASELINE, type Peer } from "./peers.ts";
-import { cpuSeconds, peakRssBytes } from "./proc.ts";
+import { cpuSeconds, machineBusySeconds, peakRssBytes, selfAndReapedSeconds } from "./proc.ts";
 import { type PeerResult, type ScenarioResult, summarise } from "./results.ts";
 import type { Scenario } from "./scenarios.ts";
 import type { RunningServer } from "./server.ts";
@@ -39,6 +39,11 @@ export interface MeasureOptions {
   warmup: number;
   /** CPU pinning. */
   pin: Pinning;
+  /**
+   * Discard a run when other work on the machine (CPU not spent by the
+   * server, wrk or this runner) averaged more than this many cores.
+   */
+  maxNoise: number;
   /** Starts a peer server. */
   start(peer: Peer): Promise<RunningServer>;
 }
@@ -92,26 +97,29 @@ export async function measureScenario(
       }
     }
     for (let round = 0; round < opts.rounds; round++) {
-      const order = measured.map((_, i) =>
-        measured[(i + round) % measured.length]
-      );
+      const order = measured.map((_, i) => measured[(i + round) % measured.length]);
       const base = new Map<string, number>();
       for (const [position, p] of order.entries()) {
         const server = servers.get(p.peer)!;
-        const cpu0 = cpuSeconds(server.pid);
-        const wrk = await runWrk(
-          scenario,
-          server.port,
-          opts.duration,
-          opts.pin.wrk,
-        );
+        const busy0 = machineBusySeconds(), self0 = selfAndReapedSeconds();
+        const cpu0 = cpuSeconds(server.pid), t0 = performance.now();
+        const wrk = await runWrk(scenario, server.port, opts.duration, opts.pin.wrk);
         const cpu = cpuSeconds(server.pid) - cpu0;
+        const elapsed = (performance.now() - t0) / 1000;
+        // Everything busy on the machine that was not the server, wrk or us.
+        const other = machineBusySeconds() - busy0 - cpu -
+          (selfAndReapedSeconds() - self0);
+        const noiseCores = Math.max(0, other / elapsed);
+        if (!wrk.discard && noiseCores > opts.maxNoise) {
+          wrk.discard = `noise: other work used ${noiseCores.toFixed(2)} cores`;
+        }
         p.runs.push({
           round,
           position,
           rps: wrk.rps,
           requests: wrk.requests,
           cpuSeconds: cpu,
+          noiseCores,
           latency: wrk.latency,
           discard: wrk.discard,
         });
@@ -146,9 +154,7 @@ function progressLine(
       const why = p.runs.at(-1)?.discard ?? "no result";
       return `${p.peer} DISCARDED (${why})`;
     }
-    const ratio = base && p.peer !== BASELINE
-      ? ` ×${(v / base).toFixed(2)}`
-      : "";
+    const ratio = base && p.peer !== BASELINE ? ` ×${(v / base).toFixed(2)}` : "";
     return `${p.peer} ${short(v)}${ratio}`;
   });
   return `[${name} ${round + 1}/${rounds}] ${parts.join(" | ")}`;

@@ -52,9 +52,7 @@ async function run(
     }).output();
     if (out.success) return null;
     const err = new TextDecoder().decode(out.stderr).trim().split("\n");
-    return `\`${cmd.join(" ")}\` failed (${out.code}): ${
-      err.slice(-3).join(" | ")
-    }`;
+    return `\`${cmd.join(" ")}\` failed (${out.code}): ${err.slice(-3).join(" | ")}`;
   } catch (e) {
     return `\`${cmd[0]}\` could not run: ${(e as Error).message}`;
   }
@@ -85,7 +83,11 @@ export const PEERS: readonly Peer[] = [
     label: "Ferry",
     cmd: [...DENO_RUN, "bench/peers/ferry.ts"],
     required: true,
-    pending: {},
+    // Remove an entry when the feature lands; --quick then requires it.
+    pending: {
+      const: "const routes are a later issue",
+      static: "app.static is a later issue",
+    },
     async prepare(root) {
       if (!(await exists(`${root}/mod.ts`))) return "mod.ts not found";
       return await run(
@@ -99,8 +101,7 @@ export const PEERS: readonly Peer[] = [
     label: "Hono (Deno)",
     cmd: [...DENO_RUN, "bench/peers/hono.ts"],
     required: true,
-    prepare: (root) =>
-      run(["deno", "cache", "--no-lock", "bench/peers/hono.ts"], root),
+    prepare: (root) => run(["deno", "cache", "--no-lock", "bench/peers/hono.ts"], root),
   },
   {
     name: "bun",

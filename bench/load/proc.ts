@@ -74,3 +74,34 @@ export function peakRssBytes(pid: number): number {
   for (const child of descendants(pid)) total += statusBytes(child, "VmHWM");
   return total;
 }
+
+/**
+ * Busy CPU seconds of the whole machine so far (user, nice, system, irq,
+ * softirq, steal from the `cpu` line of /proc/stat).
+ */
+export function machineBusySeconds(): number {
+  try {
+    const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0)) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * CPU seconds of this process plus its reaped children (utime, stime,
+ * cutime, cstime): a finished `wrk` run shows up here once it is reaped.
+ */
+export function selfAndReapedSeconds(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14..17 (utime, stime, cutime, cstime) are rest[11..14].
+    return (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) +
+      Number(rest[14])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}

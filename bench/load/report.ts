@@ -39,38 +39,42 @@ export function renderMarkdown(report: Report): string {
     "warm-up per server; ratio = server req/s ÷ Deno.serve req/s in the same " +
     "round, median (min–max) over rounds. CPU µs/req = server utime+stime ÷ " +
     "requests. p50/p99 = median over rounds of wrk's percentiles. Peak RSS = " +
-    "VmHWM of the server over the scenario. Absolute req/s are not stable " +
+    "VmHWM of the server over the scenario. kept = runs kept / measured " +
+    "(discarded: socket errors, non-2xx, or other work on the machine above " +
+    `${c.maxNoiseCores ?? "∞"} cores); noise = median cores of other work ` +
+    "during kept runs. Absolute req/s are not stable " +
     "across machines; ratios are. See docs/benchmarks.md.",
     "",
-    "| scenario | server | req/s | ratio vs Deno.serve | CPU µs/req | p50 | p99 | peak RSS |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | server | req/s | ratio vs Deno.serve | CPU µs/req | p50 | p99 | peak RSS | kept | noise |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   const notes: string[] = [];
+  const wholly = new Set(report.skippedPeers.map((s) => s.peer));
   for (const s of report.scenarios) {
     for (const p of s.peers) {
       const sum = p.summary;
       if (!sum) {
         const why = p.skipped ?? "every run discarded";
         lines.push(
-          `| ${s.name} | ${p.label} | skipped | – | – | – | – | – |`,
+          `| ${s.name} | ${p.label} | skipped | – | – | – | – | – | ` +
+            `0/${p.runs.length} | – |`,
         );
-        notes.push(`- ${s.name} / ${p.label}: skipped — ${cell(why)}`);
+        if (!wholly.has(p.peer)) {
+          notes.push(`- ${s.name} / ${p.label}: skipped — ${cell(why)}`);
+        }
         continue;
       }
       const r = sum.ratio;
-      const ratio = r
-        ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})`
-        : "–";
+      const ratio = r ? `${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : "–";
       lines.push(
         `| ${s.name} | ${p.label} | ${formatRps(sum.rps)} | ${ratio} | ` +
           `${sum.cpuUsPerRequest.toFixed(1)} | ${formatMicros(sum.p50)} | ` +
-          `${formatMicros(sum.p99)} | ${formatMiB(p.peakRssBytes)} |`,
+          `${formatMicros(sum.p99)} | ${formatMiB(p.peakRssBytes)} | ` +
+          `${sum.kept} | ${sum.noiseCores.toFixed(2)} |`,
       );
       for (const run of p.runs.filter((x) => x.discard)) {
         notes.push(
-          `- ${s.name} / ${p.label}: round ${run.round + 1} discarded — ${
-            cell(run.discard!)
-          }`,
+          `- ${s.name} / ${p.label}: round ${run.round + 1} discarded — ${cell(run.discard!)}`,
         );
       }
     }

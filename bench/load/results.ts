@@ -19,6 +19,8 @@ export interface RunRecord {
   requests: number;
   /** Server CPU seconds (utime + stime) spent during the run. */
   cpuSeconds: number;
+  /** Other work on the machine during the run, in cores (noise). */
+  noiseCores: number;
   /** Latency percentiles in µs. */
   latency: Latency;
   /** Why the run was discarded (socket errors, non-2xx), or null. */
@@ -37,6 +39,10 @@ export interface Summary {
   p50: number;
   /** Median p99 latency, µs. */
   p99: number;
+  /** Median other work on the machine during kept runs, cores. */
+  noiseCores: number;
+  /** Kept runs / all runs. */
+  kept: string;
 }
 
 /** One peer in one scenario. */
@@ -120,6 +126,8 @@ export function summarise(scenario: ScenarioResult, baseline: string): void {
       ),
       p50: median(kept.map((r) => r.latency.p50)),
       p99: median(kept.map((r) => r.latency.p99)),
+      noiseCores: median(kept.map((r) => r.noiseCores)),
+      kept: `${kept.length}/${peer.runs.length}`,
     };
   }
 }

@@ -4,7 +4,8 @@
  *
  * ```sh
  * deno run -A bench/load/run.ts [--quick] [--rounds N] [--duration S]
- *   [--warmup S] [--only scenario,...] [--peers a,b] [--no-pin]
+ *   [--warmup S] [--only scenario,...] [--peers a,b] [--max-noise C]
+ *   [--no-pin]
  * ```
  *
  * `--quick` only starts every peer and checks every scenario (exit 1 when a
@@ -31,6 +32,8 @@ const HELP = `Usage: deno run -A bench/load/run.ts [options]
   --warmup S         seconds of warm-up per server and scenario (default 1)
   --only a,b         scenarios: ${SCENARIOS.map((s) => s.name).join(",")}
   --peers a,b        peers: ${PEERS.map((p) => p.name).join(",")}
+  --max-noise C      discard a run when other work on the machine used more
+                     than C cores meanwhile (default 0.2; "inf" keeps all)
   --no-pin           do not pin with taskset (results then mean little)`;
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -56,6 +59,7 @@ function parseOptions(args: string[]) {
       warmup: { type: "string", default: "1" },
       only: { type: "string" },
       peers: { type: "string" },
+      "max-noise": { type: "string", default: "0.2" },
       "no-pin": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -67,6 +71,10 @@ function parseOptions(args: string[]) {
     }
     return n;
   };
+  const maxNoise = Number(values["max-noise"] === "inf" ? Infinity : values["max-noise"]);
+  if (Number.isNaN(maxNoise) || maxNoise < 0) {
+    throw new RangeError(`--max-noise must be a number >= 0: "${values["max-noise"]}"`);
+  }
   const only = list(values.only, SCENARIOS.map((s) => s.name), "scenario");
   const peers = list(values.peers, PEERS.map((p) => p.name), "peer");
   return {
@@ -75,11 +83,10 @@ function parseOptions(args: string[]) {
     rounds: int(values.rounds, "rounds", 1),
     duration: int(values.duration, "duration", 1),
     warmup: int(values.warmup, "warmup", 0),
+    maxNoise,
     scenarios: SCENARIOS.filter((s) => !only || only.includes(s.name)),
     // The baseline always runs: every ratio is relative to it.
-    peers: PEERS.filter((p) =>
-      !peers || peers.includes(p.name) || p.name === BASELINE
-    ),
+    peers: PEERS.filter((p) => !peers || peers.includes(p.name) || p.name === BASELINE),
     pin: !values["no-pin"],
   };
 }
@@ -151,9 +158,10 @@ function estimateSeconds(
   opts: ReturnType<typeof parseOptions>,
   peers: number,
 ): number {
-  const perScenario = 3 + peers * (opts.warmup + 0.2) +
-    opts.rounds * peers * (opts.duration + 0.2);
-  return 60 + opts.scenarios.length * perScenario;
+  // Measured: ~1 s to start the servers, ~0.1 s per wrk run on top of -d.
+  const perScenario = 1 + peers * (opts.warmup + 0.1) +
+    opts.rounds * peers * (opts.duration + 0.1);
+  return 10 + opts.scenarios.length * perScenario;
 }
 
 async function main(): Promise<number> {
@@ -169,22 +177,11 @@ async function main(): Promise<number> {
       "warning: taskset or a second CPU is missing: running unpinned",
     );
   }
-  const pin: Pinning = pinnable
-    ? { server: "0", wrk: "1" }
-    : { server: null, wrk: null };
+  const pin: Pinning = pinnable ? { server: "0", wrk: "1" } : { server: null, wrk: null };
   if (!opts.quick && !(await hasTool("wrk", ["-v"]))) {
     console.error("wrk is missing: apt-get install -y wrk");
     return 2;
   }
-  if (!opts.quick) {
-    const min = estimateSeconds(opts, opts.peers.length) / 60;
-    console.log(
-      `plan: ${opts.scenarios.length} scenarios × ${opts.peers.length} peers × ` +
-        `${opts.rounds} rounds × ${opts.duration} s (+${opts.warmup} s warm-up)` +
-        ` ≈ ${min.toFixed(1)} min`,
-    );
-  }
-
   const staticDir = await Deno.makeTempDir({ prefix: "ferry-bench-static-" });
   const staticBytes = staticFixture();
   await Deno.writeFile(`${staticDir}/${STATIC_FILE}`, staticBytes);
@@ -203,6 +200,14 @@ async function main(): Promise<number> {
       else ready.push(peer);
       console.log(
         `prepare ${peer.name}: ${why ? `skipped (${why})` : "ok"} (${took} s)`,
+      );
+    }
+    if (!opts.quick) {
+      const min = estimateSeconds(opts, ready.length) / 60;
+      console.log(
+        `plan: ${opts.scenarios.length} scenarios × ${ready.length} servers × ` +
+          `${opts.rounds} rounds × ${opts.duration} s (+${opts.warmup} s ` +
+          `warm-up) ≈ ${min.toFixed(1)} min`,
       );
     }
     const verdicts = await checkAll(
@@ -224,9 +229,7 @@ async function main(): Promise<number> {
     const report: Report = {
       machine: await describeMachine(
         ROOT,
-        ready.some((p) => p.name === "bun")
-          ? PEERS.find((p) => p.name === "bun")!.cmd[0]
-          : null,
+        ready.some((p) => p.name === "bun") ? PEERS.find((p) => p.name === "bun")!.cmd[0] : null,
       ),
       config: {
         rounds: opts.rounds,
@@ -234,9 +237,9 @@ async function main(): Promise<number> {
         warmup: opts.warmup,
         serverCpus: pin.server,
         wrkCpus: pin.wrk,
+        maxNoiseCores: Number.isFinite(opts.maxNoise) ? opts.maxNoise : null,
         baseline: BASELINE,
-        staticFile:
-          `${STATIC_FILE} (${staticBytes.length} bytes, read from disk per request)`,
+        staticFile: `${STATIC_FILE} (${staticBytes.length} bytes, read from disk per request)`,
       },
       skippedPeers,
       scenarios: [],
@@ -247,6 +250,7 @@ async function main(): Promise<number> {
         rounds: opts.rounds,
         duration: opts.duration,
         warmup: opts.warmup,
+        maxNoise: opts.maxNoise,
         pin,
         start: (peer) => startPeer(peer, staticDir, pin.server),
       });
@@ -281,17 +285,24 @@ function quickSummary(
   const skipped: string[] = [];
   for (const peer of peers) {
     const prep = skippedPeers.find((s) => s.peer === peer.name)?.reason;
+    const fails: string[] = [];
     for (const s of scenarios) {
       const why = prep ?? verdicts.get(peer.name)?.get(s.name) ?? null;
       if (why === null) {
         passed++;
       } else if (peer.required && !peer.pending?.[s.name]) {
         failed++;
-        console.log(`FAIL ${peer.name} / ${s.name}: ${why}`);
+        fails.push(prep ? s.name : `${s.name} (${why})`);
       } else {
-        const note = peer.pending?.[s.name] ?? why;
-        skipped.push(`${peer.name}/${s.name} (${note})`);
+        skipped.push(
+          `${peer.name}/${s.name} (${peer.pending?.[s.name] ?? why})`,
+        );
       }
+    }
+    if (fails.length) {
+      console.log(
+        `FAIL ${peer.name}: ${fails.join(", ")}${prep ? ` — ${prep}` : ""}`,
+      );
     }
   }
   if (skipped.length) console.log(`skipped: ${skipped.join("; ")}`);

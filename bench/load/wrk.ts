@@ -57,9 +57,7 @@ export function parseWrk(text: string): WrkResult {
     /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/,
   );
   const non2xx = text.match(/Non-2xx or 3xx responses: (\d+)/);
-  const socketErrors = sock
-    ? sock.slice(1, 5).reduce((a, b) => a + Number(b), 0)
-    : 0;
+  const socketErrors = sock ? sock.slice(1, 5).reduce((a, b) => a + Number(b), 0) : 0;
   const result: WrkResult = {
     requests: done ? Number(done[1]) : 0,
     seconds: done ? Number(done[2]) * (UNIT_S[done[3]] ?? NaN) : 0,
@@ -126,9 +124,7 @@ export async function runWrk(
   cpus: string | null,
 ): Promise<WrkResult & { output: string }> {
   const { args, env } = wrkCommand(scenario, port, seconds);
-  const argv = cpus === null
-    ? ["wrk", ...args]
-    : ["taskset", "-c", cpus, "wrk", ...args];
+  const argv = cpus === null ? ["wrk", ...args] : ["taskset", "-c", cpus, "wrk", ...args];
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
