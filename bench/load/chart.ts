@@ -1,7 +1,8 @@
 /**
  * A hand-written SVG bar chart of the median ratio to `Deno.serve` per
  * scenario and server (`bench/results/latest.svg`): horizontal grouped bars,
- * min–max whiskers, a dashed line at 1.0, labelled axis and a legend.
+ * min–max whiskers, a dashed line at 1.0, labelled axis and a legend. The
+ * axis stops at 3×; longer bars are drawn cut, with their value in bold.
  *
  * @module
  */
@@ -17,6 +18,8 @@ const COLORS = [
   "#65a30d",
   "#db2777",
 ];
+
+const AXIS_CAP = 3;
 
 function esc(text: string): string {
   return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
@@ -46,8 +49,11 @@ export function renderChart(report: Report): string {
       if (r) max = Math.max(max, r.max, r.median);
     }
   }
-  const step = niceStep(max);
-  const top = Math.ceil((max * 1.05) / step) * step;
+  // One outlier (hyper pipelined is ~10×) would flatten every other bar:
+  // the axis stops at AXIS_CAP and longer bars are drawn broken.
+  const shown = Math.min(max, AXIS_CAP);
+  const step = niceStep(shown);
+  const top = Math.ceil((shown * 1.05) / step) * step;
 
   const W = 900, left = 170, right = 60, barH = 10, barGap = 2, groupGap = 14;
   const legendH = 26 + Math.ceil(peers.length / 4) * 18;
@@ -57,7 +63,7 @@ export function renderChart(report: Report): string {
   const plotH = report.scenarios.length * groupH;
   const H = plotTop + plotH + 56;
   const plotW = W - left - right;
-  const x = (v: number) => left + (v / top) * plotW;
+  const x = (v: number) => left + (Math.min(v, top) / top) * plotW;
 
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" ` +
@@ -114,6 +120,7 @@ export function renderChart(report: Report): string {
       }
       const w = Math.max(1, x(r.median) - left);
       const cy = by + barH / 2;
+      const broken = r.median > top;
       out.push(
         `<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="${barH}" ` +
           `fill="${color(peer)}"><title>${esc(labels.get(peer)!)}: ` +
@@ -122,8 +129,18 @@ export function renderChart(report: Report): string {
         `<line x1="${x(r.min).toFixed(1)}" y1="${cy}" x2="${x(r.max).toFixed(1)}" ` +
           `y2="${cy}" stroke="#111" stroke-width="1"/>`,
         `<text x="${(Math.max(x(r.max), x(r.median)) + 4).toFixed(1)}" ` +
-          `y="${by + barH - 1}" font-size="9">${r.median.toFixed(2)}</text>`,
+          `y="${by + barH - 1}" font-size="9"${broken ? ' font-weight="bold"' : ""}>` +
+          `${r.median.toFixed(2)}${broken ? " »" : ""}</text>`,
       );
+      if (broken) {
+        // A white zigzag near the end marks the bar as cut.
+        const bx = left + plotW - 18;
+        out.push(
+          `<path d="M${bx} ${by - 1} l4 ${barH / 2 + 1} l-4 ${barH / 2 + 1} ` +
+            `m6 0 l-4 ${-(barH / 2 + 1)} l4 ${-(barH / 2 + 1)}" ` +
+            `stroke="#fff" stroke-width="2" fill="none"/>`,
+        );
+      }
     });
   });
   out.push("</svg>", "");

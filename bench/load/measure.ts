@@ -48,6 +48,8 @@ export interface MeasureOptions {
   start(peer: Peer): Promise<RunningServer>;
 }
 
+const NO_LATENCY = { p50: NaN, p75: NaN, p90: NaN, p99: NaN };
+
 function short(rps: number): string {
   return rps >= 1000 ? `${(rps / 1000).toFixed(1)}k` : rps.toFixed(0);
 }
@@ -120,7 +122,8 @@ export async function measureScenario(
           requests: wrk.requests,
           cpuSeconds: cpu,
           noiseCores,
-          latency: wrk.latency,
+          // wrk's latency histogram is wrong under pipelining (0 µs rows).
+          latency: scenario.pipeline > 1 ? NO_LATENCY : wrk.latency,
           discard: wrk.discard,
         });
         if (!wrk.discard) base.set(p.peer, wrk.rps);

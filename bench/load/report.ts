@@ -38,7 +38,7 @@ export function renderMarkdown(report: Report): string {
     `alternating rounds × ${c.duration} s per scenario after a ${c.warmup} s ` +
     "warm-up per server; ratio = server req/s ÷ Deno.serve req/s in the same " +
     "round, median (min–max) over rounds. CPU µs/req = server utime+stime ÷ " +
-    "requests. p50/p99 = median over rounds of wrk's percentiles. Peak RSS = " +
+    "requests. p50/p99 = median over rounds of wrk's percentiles (not given for pipelined runs: wrk's histogram is wrong there). Peak RSS = " +
     "VmHWM of the server over the scenario. kept = runs kept / measured " +
     "(discarded: socket errors, non-2xx, or other work on the machine above " +
     `${c.maxNoiseCores ?? "∞"} cores); noise = median cores of other work ` +

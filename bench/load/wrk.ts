@@ -49,7 +49,9 @@ export function parseWrk(text: string): WrkResult {
     const m = text.match(
       new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, "m"),
     );
-    return m ? toMicros(m[1], m[2]) : NaN;
+    // wrk prints 0.00us rows when its histogram overflows (pipelining).
+    const us = m ? toMicros(m[1], m[2]) : NaN;
+    return us > 0 ? us : NaN;
   };
   const done = text.match(/(\d+) requests in ([\d.]+)(ms|s|m|h)/);
   const rps = text.match(/Requests\/sec:\s+([\d.]+)/);

@@ -31,8 +31,7 @@ function middlewareDone(ctx: Ctx): Response {
   });
 }
 
-const notFound = () =>
-  new Response("Not Found", { status: 404, headers: TEXT });
+const notFound = () => new Response("Not Found", { status: 404, headers: TEXT });
 
 async function fetch(req: Request): Promise<Response> {
   const url = new URL(req.url);

@@ -6,6 +6,8 @@
  *
  * @module
  */
+// Inline on purpose: the peer must not add Hono to Ferry's own import map.
+// deno-lint-ignore no-import-prefix
 import { Hono } from "npm:hono@4";
 
 const TEXT = "text/plain; charset=utf-8";
