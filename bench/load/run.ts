@@ -165,7 +165,13 @@ function estimateSeconds(
 }
 
 async function main(): Promise<number> {
-  const opts = parseOptions(Deno.args);
+  let opts: ReturnType<typeof parseOptions>;
+  try {
+    opts = parseOptions(Deno.args);
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${HELP}`);
+    return 2;
+  }
   if (opts.help) {
     console.log(HELP);
     return 0;
@@ -186,9 +192,12 @@ async function main(): Promise<number> {
   const staticBytes = staticFixture();
   await Deno.writeFile(`${staticDir}/${STATIC_FILE}`, staticBytes);
   const onSignal = () => {
-    Promise.all([...live].map((s) => s.stop())).finally(() => Deno.exit(130));
+    Promise.all([...live].map((s) => s.stop()))
+      .then(() => Deno.remove(staticDir, { recursive: true }))
+      .finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     const skippedPeers: { peer: string; reason: string }[] = [];
     const ready: Peer[] = [];
@@ -270,6 +279,7 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all([...live].map((s) => s.stop()));
     Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
     await Deno.remove(staticDir, { recursive: true });
   }
 }
