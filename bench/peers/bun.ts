@@ -33,9 +33,15 @@ function middlewareDone(ctx: Ctx): Response {
 
 const notFound = () => new Response("Not Found", { status: 404, headers: TEXT });
 
+/** Splits a request URL into path and query without `new URL()` (as Hono does). */
+function splitUrl(url: string): [path: string, query: string] {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const q = url.indexOf("?", start);
+  return q === -1 ? [url.slice(start), ""] : [url.slice(start, q), url.slice(q + 1)];
+}
+
 async function fetch(req: Request): Promise<Response> {
-  const url = new URL(req.url);
-  const path = url.pathname;
+  const [path, query] = splitUrl(req.url);
   if (req.method === "GET") {
     if (path === "/") return new Response("Hello, World!", { headers: TEXT });
     if (path === "/const") {
@@ -56,7 +62,7 @@ async function fetch(req: Request): Promise<Response> {
       if (id === "" || id.includes("/")) return notFound();
       const body = JSON.stringify({
         id,
-        name: url.searchParams.get("name") ?? "",
+        name: new URLSearchParams(query).get("name") ?? "",
         token: req.headers.get("x-token") ?? "",
       });
       return new Response(body, { headers: { ...JSON_TYPE, "x-custom": "1" } });

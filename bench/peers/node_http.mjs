@@ -37,8 +37,10 @@ function send(res, status, type, body, extra) {
 const notFound = (res) => send(res, 404, TEXT, "Not Found");
 
 async function handle(req, res) {
-  const url = new URL(req.url, "http://localhost");
-  const path = url.pathname;
+  // req.url is the request target ("/path?query"): split it without new URL().
+  const q = req.url.indexOf("?");
+  const path = q === -1 ? req.url : req.url.slice(0, q);
+  const query = q === -1 ? "" : req.url.slice(q + 1);
   if (req.method === "GET") {
     if (path === "/") return send(res, 200, TEXT, "Hello, World!");
     if (path === "/const") return send(res, 200, JSON_TYPE, '{"status":"ok"}');
@@ -55,7 +57,7 @@ async function handle(req, res) {
       if (id === "" || id.includes("/")) return notFound(res);
       const body = JSON.stringify({
         id,
-        name: url.searchParams.get("name") ?? "",
+        name: new URLSearchParams(query).get("name") ?? "",
         token: req.headers["x-token"] ?? "",
       });
       return send(res, 200, JSON_TYPE, body, { "x-custom": "1" });
