@@ -98,7 +98,9 @@ function headerText(reply: Reply): string {
   reply.forEachHeader((name, value) => {
     if (FORBIDDEN.test(value) || !NAME.test(name)) {
       console.error(
-        `ferry: refused response header ${JSON.stringify(name)}: names must be tokens and values must not contain CR, LF or NUL`,
+        `ferry: refused response header ${
+          JSON.stringify(name)
+        }: names must be tokens and values must not contain CR, LF or NUL`,
       );
       return;
     }

@@ -1,6 +1,6 @@
 // Turns whatever a handler returned or threw into a Reply.
 
-import { type Context } from "./context.ts";
+import type { Context } from "./context.ts";
 import { HttpError, STATUS_TEXT } from "./http_error.ts";
 import { Reply } from "./reply.ts";
 
@@ -68,7 +68,9 @@ export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
     reply = new Reply(JSON.stringify(value), c.currentStatus, JSON_TYPE);
   } else {
     throw new TypeError(
-      `A handler returned ${describe(value)}, which Ferry cannot send. Return a string, a plain object or array (JSON), a Uint8Array or ArrayBuffer, a Response, c.json()/c.text(), or nothing (204).`,
+      `A handler returned ${
+        describe(value)
+      }, which Ferry cannot send. Return a string, a plain object or array (JSON), a Uint8Array or ArrayBuffer, a Response, c.json()/c.text(), or nothing (204).`,
     );
   }
   return c.applyHeaders(reply);

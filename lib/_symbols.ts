@@ -13,7 +13,7 @@ export const symbols = {
   ferry_server_arena: { parameters: ["u32"], result: "pointer" },
   ferry_server_drain_ids: { parameters: ["u32"], result: "pointer" },
   ferry_server_commit_ids: { parameters: ["u32"], result: "pointer" },
-  ferry_drain: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_pump: { parameters: ["u32", "u32", "u32"], result: "i32" },
   ferry_wait: { parameters: ["u32", "u32"], result: "i32", nonblocking: true },
   ferry_commit: { parameters: ["u32", "u32"], result: "i32" },
   ferry_set_body: {
@@ -25,11 +25,7 @@ export const symbols = {
     result: "i32",
   },
   ferry_server_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
-  ferry_server_shutdown: {
-    parameters: ["u32", "u32"],
-    result: "i32",
-    nonblocking: true,
-  },
+  ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
 } as const;
 
@@ -37,7 +33,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

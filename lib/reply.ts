@@ -114,9 +114,7 @@ export class Reply {
 
   /** Copies a Web `Response` (reading its body) into a `Reply`. */
   static async fromResponse(response: Response): Promise<Reply> {
-    const body = response.body === null
-      ? null
-      : new Uint8Array(await response.arrayBuffer());
+    const body = response.body === null ? null : new Uint8Array(await response.arrayBuffer());
     const reply = new Reply(body, response.status);
     for (const [name, value] of response.headers) {
       if (name === "set-cookie") continue;

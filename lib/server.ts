@@ -126,6 +126,7 @@ export class Server implements AsyncDisposable {
   #routes: readonly RunnableRoute[];
   #pending = 0;
   #flushQueued = false;
+  #parked = false;
   #closed = false;
   #loop: Promise<void>;
   #stopping?: Promise<void>;
@@ -178,12 +179,14 @@ export class Server implements AsyncDisposable {
     const counters = this.#counters;
     let streak = 0;
     while (!this.#closed) {
-      const n = lib.ferry_drain(id, max);
+      // One crossing per batch: commit the answers so far, drive I/O, drain.
+      if (this.#pending > 0) counters.commit++;
+      const n = lib.ferry_pump(id, this.#pending, max);
+      this.#pending = 0;
       counters.drain++;
       if (n > 0) {
         const ids = this.#drainIds;
         for (let i = 0; i < n; i++) this.#dispatch(ids[i]);
-        this.#flush();
         // Let promise continuations run; every 16 busy batches, also give
         // the event loop (timers, I/O) a turn through a zero-timeout wait.
         if (++streak < 16) {
@@ -194,7 +197,10 @@ export class Server implements AsyncDisposable {
         break;
       }
       counters.wait++;
+      this.#flush();
+      this.#parked = true;
       const woke = await lib.ferry_wait(id, streak >= 16 ? 0 : 1000);
+      this.#parked = false;
       streak = 0;
       if (woke === Code.Closed) break;
     }
@@ -238,7 +244,9 @@ export class Server implements AsyncDisposable {
   #answerLater(slot: number, generation: number, reply: Reply, source: SlotSource): void {
     if (this.#closed) return;
     this.#answer(slot, generation, reply, source);
-    if (!this.#flushQueued) {
+    // While the loop is running, its next pump commits this answer; only a
+    // parked loop needs a commit call of its own.
+    if (this.#parked && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(this.#flushBound);
     }
@@ -307,7 +315,14 @@ export class Server implements AsyncDisposable {
   }
 
   async #stop(deadlineMs: number): Promise<void> {
-    await this.#lib.ferry_server_shutdown(this.#id, Math.max(0, Math.round(deadlineMs)));
+    // Rust stops accepting and closes connections as they go idle; the loop
+    // keeps answering meanwhile. Poll until none is left or time is up.
+    let open = this.#lib.ferry_server_shutdown(this.#id);
+    const end = Date.now() + deadlineMs;
+    while (open > 0 && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      open = this.stats().connections;
+    }
     this.#flush();
     this.#closed = true;
     const code = this.#lib.ferry_server_close(this.#id);

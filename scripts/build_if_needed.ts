@@ -5,7 +5,9 @@
 const root = new URL("../", import.meta.url);
 const lib = new URL(
   `ffi/target/release/${
-    Deno.build.os === "darwin" ? "libferry.dylib" : Deno.build.os === "windows"
+    Deno.build.os === "darwin"
+      ? "libferry.dylib"
+      : Deno.build.os === "windows"
       ? "ferry.dll"
       : "libferry.so"
   }`,

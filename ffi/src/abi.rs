@@ -158,13 +158,16 @@ pub extern "C" fn ferry_server_commit_ids(id: u32) -> *mut c_void {
     })
 }
 
-/// Copies up to `max` ready slot ids into the drain array; returns the count.
+/// The one call per batch: commits the first `commit` pairs of the commit
+/// array, then (pump engine) drives the runtime without blocking, then
+/// copies up to `max` ready slot ids into the drain array and returns the
+/// count.
 #[no_mangle]
-pub extern "C" fn ferry_drain(id: u32, max: u32) -> i32 {
+pub extern "C" fn ferry_pump(id: u32, commit: u32, max: u32) -> i32 {
     guard!(Code::Panicked as i32, {
         match server(id) {
             Some(s) if s.shared.slots.is_closed() => Code::Closed as i32,
-            Some(s) => s.shared.slots.drain(max) as i32,
+            Some(s) => s.pump(commit, max) as i32,
             None => Code::BadArgument as i32,
         }
     })
@@ -176,9 +179,7 @@ pub extern "C" fn ferry_drain(id: u32, max: u32) -> i32 {
 pub extern "C" fn ferry_wait(id: u32, timeout_ms: u32) -> i32 {
     guard!(Code::Panicked as i32, {
         let Some(s) = server(id) else { return Code::BadArgument as i32 };
-        let slots = s.shared.slots.clone();
-        drop(s);
-        match slots.park(Duration::from_millis(timeout_ms as u64)) {
+        match s.wait(Duration::from_millis(timeout_ms as u64)) {
             Woken::Ready => 1,
             Woken::TimedOut => 0,
             Woken::Closed => Code::Closed as i32,
@@ -270,14 +271,17 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
     })
 }
 
-/// Stops accepting and waits up to `deadline_ms` for open connections to
-/// finish (call it `nonblocking`: JS keeps answering meanwhile). Returns the
-/// connections still open.
+/// Stops accepting and asks open connections to finish and close; returns
+/// at once with the connections still open (watch them with
+/// `ferry_server_stats` while answering the rest).
 #[no_mangle]
-pub extern "C" fn ferry_server_shutdown(id: u32, deadline_ms: u32) -> i32 {
+pub extern "C" fn ferry_server_shutdown(id: u32) -> i32 {
     guard!(Code::Panicked as i32, {
         match server(id) {
-            Some(s) => s.shutdown(Duration::from_millis(deadline_ms as u64)) as i32,
+            Some(s) => {
+                s.begin_shutdown();
+                s.connections() as i32
+            }
             None => Code::BadArgument as i32,
         }
     })

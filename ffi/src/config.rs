@@ -13,6 +13,17 @@ pub(crate) struct RouteConfig {
     pub(crate) id: u32,
 }
 
+/// How the tokio runtime is driven; see `docs/crossing.md`.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Engine {
+    /// A current-thread runtime driven by `ferry_pump` on the JS thread, and
+    /// by `ferry_wait` on a helper thread while JS is idle.
+    Pump,
+    /// A multi-thread runtime with its own I/O threads.
+    Thread,
+}
+
 /// Everything `ferry_server_start` needs. Field defaults match `lib/`'s
 /// documented `ListenOptions` defaults.
 #[derive(Deserialize, Debug, Clone)]
@@ -27,7 +38,10 @@ pub(crate) struct ServerConfig {
     pub(crate) request_slot_bytes: u32,
     /// Bytes of a slot's response record; larger bodies go by `ferry_set_body`.
     pub(crate) response_slot_bytes: u32,
-    /// tokio worker threads.
+    /// How the runtime is driven: `"pump"` (current-thread runtime driven
+    /// from the JS thread) or `"thread"` (multi-thread runtime of its own).
+    pub(crate) engine: Engine,
+    /// tokio worker threads (`"thread"` engine only).
     pub(crate) threads: u32,
     /// Largest accepted request body (413 above it).
     pub(crate) max_body_bytes: u64,
@@ -52,6 +66,7 @@ impl Default for ServerConfig {
             slots: 4096,
             request_slot_bytes: 4096,
             response_slot_bytes: 4096,
+            engine: Engine::Pump,
             threads: 1,
             max_body_bytes: 16 * 1024 * 1024,
             max_header_bytes: 16 * 1024,

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 3;
+pub(crate) const ABI_VERSION: u32 = 4;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -28,10 +28,10 @@ pub(crate) mod req {
     pub(crate) const PARAMS_LEN: usize = 7;
     /// Length of the headers block: `name:value\n` per header.
     pub(crate) const HEADERS_LEN: usize = 8;
-    /// Length of the body.
-    pub(crate) const BODY_LEN: usize = 9;
     /// Length of the remote address text (`ip:port`).
-    pub(crate) const REMOTE_LEN: usize = 10;
+    pub(crate) const REMOTE_LEN: usize = 9;
+    /// Length of the body (last, so blocks are summed in word order).
+    pub(crate) const BODY_LEN: usize = 10;
     /// Generation counter of the slot, bumped on each use.
     pub(crate) const GENERATION: usize = 11;
     /// Size of the header in bytes; the packed bytes follow.

@@ -17,13 +17,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{oneshot, watch};
 
-use crate::config::ServerConfig;
+use crate::config::{Engine, ServerConfig};
 use crate::record::{write_request, RequestParts};
 use crate::response::{problem, unavailable, Answer, Body};
 use crate::router::{Router, Routed};
-use crate::slots::Slots;
+use crate::slots::{Slots, Woken};
 
 /// State shared by every connection task and the JS-facing calls.
 pub(crate) struct Shared {
@@ -32,7 +32,6 @@ pub(crate) struct Shared {
     config: ServerConfig,
     closing: AtomicBool,
     connections: AtomicU32,
-    connections_done: Notify,
     started: Instant,
     pub(crate) native_answers: AtomicU64,
 }
@@ -40,7 +39,8 @@ pub(crate) struct Shared {
 /// A running server: its runtime, its listener task and its shared state.
 pub(crate) struct Server {
     pub(crate) shared: Arc<Shared>,
-    runtime: parking_lot::Mutex<Option<Runtime>>,
+    runtime: parking_lot::Mutex<Option<Arc<Runtime>>>,
+    engine: Engine,
     stop_accepting: watch::Sender<bool>,
     /// The bound address (the real port when 0 was asked for).
     pub(crate) local_addr: SocketAddr,
@@ -57,12 +57,16 @@ impl Server {
         let listener = StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.threads as usize)
-            .thread_name("ferry-io")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
+        let engine = config.engine;
+        let runtime = match engine {
+            Engine::Thread => tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.threads as usize)
+                .thread_name("ferry-io")
+                .enable_all()
+                .build(),
+            Engine::Pump => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        }
+        .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let slots = Arc::new(Slots::new(
             config.slots,
             config.request_slot_bytes as usize,
@@ -74,7 +78,6 @@ impl Server {
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
-            connections_done: Notify::new(),
             started: Instant::now(),
             native_answers: AtomicU64::new(0),
         });
@@ -84,32 +87,51 @@ impl Server {
             TcpListener::from_std(listener).map_err(|e| e.to_string())?
         };
         runtime.spawn(accept_loop(listener, shared.clone(), stop_rx));
-        Ok(Server { shared, runtime: parking_lot::Mutex::new(Some(runtime)), stop_accepting, local_addr })
+        let runtime = parking_lot::Mutex::new(Some(Arc::new(runtime)));
+        Ok(Server { shared, runtime, engine, stop_accepting, local_addr })
     }
 
-    /// Stops accepting, asks every connection to finish, and waits up to
-    /// `deadline` for them. Returns the connections still open after it.
-    pub(crate) fn shutdown(&self, deadline: Duration) -> u32 {
+    fn runtime(&self) -> Option<Arc<Runtime>> {
+        self.runtime.lock().clone()
+    }
+
+    /// Pump engine: runs ready tasks and polls I/O without blocking, twice
+    /// (so a request read in the first poll is parsed and routed in the
+    /// second), then drains up to `max` ready ids. Thread engine: drains.
+    pub(crate) fn pump(&self, commit: u32, max: u32) -> u32 {
+        if self.engine == Engine::Pump {
+            if let Some(rt) = self.runtime() {
+                // Committing inside block_on wakes the waiting tasks on the
+                // local run queue: no cross-thread unpark, no syscall.
+                rt.block_on(async {
+                    self.commit(commit);
+                    tokio::task::yield_now().await;
+                    tokio::task::yield_now().await;
+                });
+            }
+        } else {
+            self.commit(commit);
+        }
+        self.shared.slots.drain(max)
+    }
+
+    /// Parks until requests are ready, the timeout passes or the server
+    /// closes. The pump engine drives the runtime on this thread meanwhile.
+    pub(crate) fn wait(&self, timeout: Duration) -> Woken {
+        let slots = &self.shared.slots;
+        match (self.engine, self.runtime()) {
+            (Engine::Pump, Some(rt)) => rt.block_on(slots.park_async(timeout)),
+            (Engine::Pump, None) => Woken::Closed,
+            (Engine::Thread, _) => slots.park(timeout),
+        }
+    }
+
+    /// Stops accepting and asks every connection to finish its requests and
+    /// close. Returns at once; JS watches `connections()` fall to zero while
+    /// it keeps answering.
+    pub(crate) fn begin_shutdown(&self) {
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.stop_accepting.send(true);
-        let handle = match self.runtime.lock().as_ref() {
-            Some(rt) => rt.handle().clone(),
-            None => return 0,
-        };
-        let shared = self.shared.clone();
-        handle.block_on(async move {
-            let wait_all = async {
-                while shared.connections.load(Ordering::Acquire) > 0 {
-                    let notified = shared.connections_done.notified();
-                    if shared.connections.load(Ordering::Acquire) == 0 {
-                        break;
-                    }
-                    notified.await;
-                }
-            };
-            let _ = tokio::time::timeout(deadline, wait_all).await;
-        });
-        self.shared.connections.load(Ordering::Acquire)
     }
 
     /// Stops the runtime and releases a parked JS wait. Slots still held by
@@ -119,7 +141,13 @@ impl Server {
         let _ = self.stop_accepting.send(true);
         self.shared.slots.close();
         if let Some(rt) = self.runtime.lock().take() {
-            rt.shutdown_background();
+            // Drop it on a helper thread: a pump-mode wait may still hold a
+            // clone for a moment, and dropping must not block the JS thread.
+            std::thread::spawn(move || {
+                if let Ok(rt) = Arc::try_unwrap(rt) {
+                    rt.shutdown_timeout(Duration::from_millis(100));
+                }
+            });
         }
     }
 
@@ -127,6 +155,9 @@ impl Server {
     /// their slots. A pair whose generation is stale (the slot was reclaimed
     /// and reused meanwhile) is skipped.
     pub(crate) fn commit(&self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
         let slots = &self.shared.slots;
         let n = n.min(slots.count);
         let mut sent = 0;
@@ -242,9 +273,7 @@ async fn serve_connection(
             }
         }
     }
-    if shared.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
-        shared.connections_done.notify_waiters();
-    }
+    shared.connections.fetch_sub(1, Ordering::AcqRel);
 }
 
 /// Marks a request finished even when hyper drops its future early.

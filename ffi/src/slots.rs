@@ -64,6 +64,7 @@ pub(crate) struct Slots {
     closed: AtomicBool,
     park_lock: Mutex<()>,
     park_cv: Condvar,
+    park_notify: tokio::sync::Notify,
     /// Live counters, read by `ferry_stats`.
     pub(crate) counters: Counters,
 }
@@ -121,6 +122,7 @@ impl Slots {
             closed: AtomicBool::new(false),
             park_lock: Mutex::new(()),
             park_cv: Condvar::new(),
+            park_notify: tokio::sync::Notify::new(),
             counters: Counters::default(),
         }
     }
@@ -187,6 +189,7 @@ impl Slots {
             let _guard = self.park_lock.lock();
             self.counters.wakes.fetch_add(1, Ordering::Relaxed);
             self.park_cv.notify_one();
+            self.park_notify.notify_one();
         }
     }
 
@@ -231,11 +234,42 @@ impl Slots {
         woken
     }
 
+    /// Like `park`, for a waiter that drives the pump runtime meanwhile.
+    pub(crate) async fn park_async(&self, timeout: Duration) -> Woken {
+        if timeout.is_zero() {
+            // A zero-timeout wait is a yield to Deno's event loop: no timer
+            // (tokio's wheel would round it up to a whole millisecond).
+            return match (self.is_closed(), self.ready.is_empty()) {
+                (true, _) => Woken::Closed,
+                (false, true) => Woken::TimedOut,
+                (false, false) => Woken::Ready,
+            };
+        }
+        self.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + timeout;
+        let woken = loop {
+            let notified = self.park_notify.notified();
+            if self.closed.load(Ordering::Acquire) {
+                break Woken::Closed;
+            }
+            if !self.ready.is_empty() {
+                break Woken::Ready;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                break if self.ready.is_empty() { Woken::TimedOut } else { Woken::Ready };
+            }
+        };
+        self.parked.store(false, Ordering::Relaxed);
+        woken
+    }
+
     /// Releases a parked waiter for good.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         let _guard = self.park_lock.lock();
         self.park_cv.notify_all();
+        self.park_notify.notify_one();
     }
 
     /// Whether `close` was called.
