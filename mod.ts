@@ -25,6 +25,8 @@ export { Reply, type ReplyBody } from "./lib/reply.ts";
 export { HttpError } from "./lib/http_error.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";
+export { NativeMiddleware, type NativeSettings } from "./lib/native.ts";
+export type { StaticOptions } from "./lib/static.ts";
 export type {
   After,
   Before,

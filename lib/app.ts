@@ -8,6 +8,8 @@ import { Reply } from "./reply.ts";
 import { type RunnableRoute, Server } from "./server.ts";
 import { WebSource } from "./_source.ts";
 import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
+import { NativeMiddleware, type NativeSettings } from "./native.ts";
+import { staticMount, type StaticOptions } from "./static.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -57,6 +59,8 @@ export class App {
   #tree?: RouteTree<RouteDef>;
   #plans = new Map<RouteDef, Plan>();
   #counter: HopCounter = { hops: 0 };
+  #native: NativeSettings = {};
+  #statics: Record<string, unknown>[] = [];
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
   get(path: string, handler: Handler, options?: RouteOptions): this {
@@ -118,10 +122,34 @@ export class App {
     return this.#changed();
   }
 
-  /** Adds global onion middleware `(c, next)`; the slower, wrapping form. */
-  use(fn: Onion): this {
+  /**
+   * Adds global onion middleware `(c, next)` (the slower, wrapping form),
+   * or a native middleware such as `cors()` or `compress()`, which runs in
+   * Rust with no crossing.
+   */
+  use(fn: Onion | NativeMiddleware): this {
+    if (fn instanceof NativeMiddleware) {
+      fn.applyTo(this.#native);
+      return this;
+    }
     this.#global.push({ kind: "onion", fn: checked(fn, "use") });
     return this.#changed();
+  }
+
+  /**
+   * Serves the files under `dir` at `prefix`, from Rust: no crossing per
+   * request. See `StaticOptions` for caching, precompressed files and
+   * dotfiles.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().static("/assets", "./public", { cacheControl: "public, max-age=3600" });
+   * ```
+   */
+  static(prefix: string, dir: string, options: StaticOptions = {}): this {
+    this.#statics.push(staticMount(prefix, dir, options));
+    return this;
   }
 
   #changed(): this {
@@ -168,7 +196,14 @@ export class App {
     const lib = native();
     const config = new TextEncoder().encode(JSON.stringify({
       ...resolved.native,
-      routes: this.#routes.map((r) => ({ method: r.method, path: r.path, id: r.id })),
+      routes: this.#routes.map((r) => ({
+        method: r.method,
+        path: r.path,
+        id: r.id,
+        constant: this.#constant(r),
+      })),
+      statics: this.#statics,
+      native: this.#native,
     }));
     const id = lib.ferry_server_start(config, config.length);
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
@@ -190,6 +225,32 @@ export class App {
     });
     options.onListen?.(server.addr);
     return server;
+  }
+
+  /**
+   * The answer of a `{ const: true }` route, computed once for Rust to
+   * serve; `undefined` when the route is not const or TypeScript
+   * middleware applies to it (then it runs in TypeScript as usual).
+   */
+  #constant(route: RouteDef) {
+    if (!route.options.const) return undefined;
+    const plan = this.#plan(route);
+    if (plan.inbound.length > 0 || plan.after.length > 0) return undefined;
+    if (route.path.includes(":") || route.path.includes("*")) {
+      throw new TypeError(`Const route "${route.path}" cannot have parameters`);
+    }
+    const request = new Request(`http://localhost${route.path}`);
+    const c = new Context(new WebSource(request, new URL(request.url), new Uint8Array(), []), []);
+    const reply = runPlan(plan, c, { hops: 0 });
+    if (!(reply instanceof Reply)) {
+      throw new TypeError(`The handler of const route "${route.path}" must be synchronous`);
+    }
+    const headers: [string, string][] = [];
+    reply.forEachHeader((name, value) => headers.push([name, value]));
+    const body = typeof reply.body === "string"
+      ? new TextEncoder().encode(reply.body)
+      : reply.body ?? new Uint8Array();
+    return { status: reply.status, headers, body: Array.from(body) };
   }
 
   /**

@@ -102,4 +102,12 @@ export interface RouteOptions {
   after?: After[];
   /** Onion middleware for this route, run after the global ones. @default [] */
   use?: Onion[];
+  /**
+   * Compute the response once, at `listen()`, and let Rust serve it with no
+   * crossing. The handler must be synchronous and the path static. If any
+   * TypeScript middleware applies to the route, it is served by TypeScript
+   * as usual so that middleware is never bypassed; native middleware always
+   * applies. @default false
+   */
+  const?: boolean;
 }

@@ -2,6 +2,9 @@
 
 use serde::Deserialize;
 
+use crate::native::NativeConfig;
+use crate::statics::StaticMount;
+
 /// One route as TypeScript registered it.
 #[derive(Deserialize, Debug, Clone)]
 pub(crate) struct RouteConfig {
@@ -11,6 +14,21 @@ pub(crate) struct RouteConfig {
     pub(crate) path: String,
     /// Id echoed back in each request record.
     pub(crate) id: u32,
+    /// For a const route: the precomputed answer Rust serves itself.
+    #[serde(default)]
+    pub(crate) constant: Option<ConstAnswer>,
+}
+
+/// A response computed once by TypeScript and then served by Rust.
+#[derive(Deserialize, Debug, Clone)]
+pub(crate) struct ConstAnswer {
+    /// HTTP status.
+    pub(crate) status: u16,
+    /// Header pairs.
+    pub(crate) headers: Vec<(String, String)>,
+    /// Body bytes (sent once, at start-up).
+    #[serde(default)]
+    pub(crate) body: Vec<u8>,
 }
 
 /// How the tokio runtime is driven; see `docs/crossing.md`.
@@ -32,6 +50,10 @@ pub(crate) struct ServerConfig {
     pub(crate) hostname: String,
     pub(crate) port: u16,
     pub(crate) routes: Vec<RouteConfig>,
+    /// Static file mounts.
+    pub(crate) statics: Vec<StaticMount>,
+    /// Native middleware settings.
+    pub(crate) native: NativeConfig,
     /// Slots in the arena: the most requests TypeScript holds at once.
     pub(crate) slots: u32,
     /// Bytes of a slot's request record; larger requests overflow.
@@ -63,6 +85,8 @@ impl Default for ServerConfig {
             hostname: "127.0.0.1".into(),
             port: 8000,
             routes: Vec::new(),
+            statics: Vec::new(),
+            native: NativeConfig::default(),
             slots: 4096,
             request_slot_bytes: 4096,
             response_slot_bytes: 4096,

@@ -10,10 +10,14 @@
 #![allow(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+mod body;
 mod config;
+mod constant;
 mod layout;
+mod native;
 mod record;
 mod response;
 mod router;
 mod server;
 mod slots;
+mod statics;

@@ -4,12 +4,11 @@
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
-use http_body_util::Full;
 
 use crate::layout::res;
 
-/// The body type of every response Ferry sends.
-pub(crate) type Body = Full<Bytes>;
+pub(crate) use crate::body::Body;
+use crate::body::full;
 
 /// What the JS side answered for one slot, copied out of the arena at commit.
 pub(crate) struct Answer {
@@ -57,7 +56,7 @@ impl Answer {
     /// Builds the hyper response, dropping headers that are invalid (CR, LF,
     /// NUL) or hop-by-hop, which a handler must not set.
     pub(crate) fn into_response(self) -> Response<Body> {
-        let mut response = Response::new(Full::new(self.body));
+        let mut response = Response::new(full(self.body));
         *response.status_mut() =
             StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
@@ -108,7 +107,7 @@ pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
         "detail": detail,
     })
     .to_string();
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(full(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -19,7 +19,11 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 
+use crate::body;
 use crate::config::{Engine, ServerConfig};
+use crate::constant::Constants;
+use crate::native::Native;
+use crate::statics::Statics;
 use crate::record::{write_request, RequestParts};
 use crate::response::{problem, unavailable, Answer, Body};
 use crate::router::{Router, Routed};
@@ -30,6 +34,9 @@ pub(crate) struct Shared {
     pub(crate) slots: Arc<Slots>,
     router: Router,
     config: ServerConfig,
+    native: Native,
+    statics: Statics,
+    constants: Constants,
     closing: AtomicBool,
     connections: AtomicU32,
     started: Instant,
@@ -72,9 +79,15 @@ impl Server {
             config.request_slot_bytes as usize,
             config.response_slot_bytes as usize,
         ));
+        let native = Native::from_config(&config.native)?;
+        let statics = Statics::from_config(&config.statics)?;
+        let constants = Constants::from_routes(&config.routes)?;
         let shared = Arc::new(Shared {
             slots,
             router,
+            native,
+            statics,
+            constants,
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
@@ -286,52 +299,73 @@ impl Drop for Done<'_> {
     }
 }
 
-fn header_bytes(req: &Request<Incoming>) -> usize {
-    req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum()
-}
-
-/// Answers one request: limits, routing, then Rust or TypeScript.
+/// Answers one request: limits, native middleware, static files, routing,
+/// then a const answer or TypeScript.
 async fn handle(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> Response<Body> {
-    let counters = &shared.slots.counters;
-    counters.requests.fetch_add(1, Ordering::Relaxed);
-    let response = route(shared, remote, req).await;
-    match response {
-        Routed2::Native(response) => {
+    shared.slots.counters.requests.fetch_add(1, Ordering::Relaxed);
+    let (mut parts, body) = req.into_parts();
+    if let Some(refused) = check_limits(shared, &parts) {
+        shared.native_answers.fetch_add(1, Ordering::Relaxed);
+        return refused;
+    }
+    let (early, exchange) = shared.native.on_request(&mut parts, remote);
+    let response = match early {
+        Some(response) => Answered::Native(response),
+        None => route(shared, remote, parts, body).await,
+    };
+    let response = match response {
+        Answered::Native(response) => {
             shared.native_answers.fetch_add(1, Ordering::Relaxed);
             response
         }
-        Routed2::Js(response) => response,
-    }
+        Answered::Js(response) => response,
+    };
+    shared.native.on_response(&exchange, response)
 }
 
-enum Routed2 {
+/// Who produced a response, for the counters.
+enum Answered {
     Native(Response<Body>),
     Js(Response<Body>),
 }
 
-async fn route(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> Routed2 {
-    use Routed2::Native;
+fn check_limits(shared: &Shared, parts: &http::request::Parts) -> Option<Response<Body>> {
     let config = &shared.config;
     if shared.closing.load(Ordering::Acquire) && shared.slots.is_closed() {
-        return Native(unavailable("the server is shutting down"));
+        return Some(unavailable("the server is shutting down"));
     }
-    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let target_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > config.max_url_bytes as usize {
-        return Native(problem(StatusCode::URI_TOO_LONG, "the request target is too long"));
+        return Some(problem(StatusCode::URI_TOO_LONG, "the request target is too long"));
     }
-    if header_bytes(&req) > config.max_header_bytes as usize {
+    let header_bytes: usize =
+        parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > config.max_header_bytes as usize {
         let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
-        return Native(problem(status, "the request headers are too large"));
+        return Some(problem(status, "the request headers are too large"));
     }
-    let (route, params) = match shared.router.find(req.method().as_str(), req.uri().path()) {
+    None
+}
+
+async fn route(
+    shared: &Shared,
+    remote: SocketAddr,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Answered {
+    use Answered::Native;
+    if let Some(response) = shared.statics.serve(&parts).await {
+        return Native(response);
+    }
+    let (route, params) = match shared.router.find(parts.method.as_str(), parts.uri.path()) {
         Routed::Found(route, params) => (route, params),
         Routed::NotFound => return Native(problem(StatusCode::NOT_FOUND, "no route matches this path")),
         Routed::BadParam => {
             return Native(problem(StatusCode::BAD_REQUEST, "the path is not valid percent-encoded UTF-8"))
         }
         Routed::MethodNotAllowed(allow) => {
-            let mut response = if req.method() == http::Method::OPTIONS {
-                let mut r = Response::new(Full::new(Bytes::new()));
+            let mut response = if parts.method == http::Method::OPTIONS {
+                let mut r = Response::new(body::empty());
                 *r.status_mut() = StatusCode::NO_CONTENT;
                 r
             } else {
@@ -343,8 +377,10 @@ async fn route(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> R
             return Native(response);
         }
     };
-    let (parts, body) = req.into_parts();
-    let body = match read_body(config, &parts.headers, body).await {
+    if let Some(constant) = shared.constants.get(&route) {
+        return Native(constant.response());
+    }
+    let body = match read_body(&shared.config, &parts.headers, body).await {
         Ok(body) => body,
         Err(response) => return Native(response),
     };
@@ -352,12 +388,11 @@ async fn route(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> R
     let Some(id) = slots.acquire() else {
         return Native(unavailable("all request slots are busy; retry shortly"));
     };
-    let query = parts.uri.query().unwrap_or("");
     let request = RequestParts {
         route,
         method: &parts.method,
         path: parts.uri.path(),
-        query,
+        query: parts.uri.query().unwrap_or(""),
         params: &params,
         headers: &parts.headers,
         body: &body,
@@ -370,8 +405,8 @@ async fn route(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> R
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
     match rx.await {
-        Ok(answer) => Routed2::Js(answer.into_response()),
-        Err(_) => Routed2::Js(unavailable("the server closed before the handler answered")),
+        Ok(answer) => Answered::Js(answer.into_response()),
+        Err(_) => Answered::Js(unavailable("the server closed before the handler answered")),
     }
 }
 
