@@ -87,6 +87,11 @@ export function renderMarkdown(report: Report): string {
       lines.push(`- ${s.peer}: ${cell(s.reason)}`);
     }
   }
+  const retried = report.scenarios.flatMap((s) => s.peers.flatMap((p) => p.runs))
+    .reduce((n, r) => n + (r.retries ?? 0), 0);
+  if (retried) {
+    notes.push(`- ${retried} noisy run(s) were run again after the machine was quiet.`);
+  }
   if (notes.length) lines.push("", "Skips and discarded rounds:", "", ...notes);
   lines.push("", "![median ratio to Deno.serve](latest.svg)", "");
   return lines.join("\n");

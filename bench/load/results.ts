@@ -19,6 +19,8 @@ export interface RunRecord {
   requests: number;
   /** Server CPU seconds (utime + stime) spent during the run. */
   cpuSeconds: number;
+  /** Noisy attempts run again before this one (see `--retries`). */
+  retries: number;
   /** Other work on the machine during the run, in cores (noise). */
   noiseCores: number;
   /** Latency percentiles in µs. */

@@ -5,7 +5,7 @@
  * ```sh
  * deno run -A bench/load/run.ts [--quick] [--rounds N] [--duration S]
  *   [--warmup S] [--only scenario,...] [--peers a,b] [--max-noise C]
- *   [--no-pin]
+ *   [--retries N] [--no-pin]
  * ```
  *
  * `--quick` only starts every peer and checks every scenario (exit 1 when a
@@ -34,6 +34,8 @@ const HELP = `Usage: deno run -A bench/load/run.ts [options]
   --peers a,b        peers: ${PEERS.map((p) => p.name).join(",")}
   --max-noise C      discard a run when other work on the machine used more
                      than C cores meanwhile (default 0.2; "inf" keeps all)
+  --retries N        run a noisy run again up to N times, after waiting for
+                     the machine to be quiet (default 1)
   --no-pin           do not pin with taskset (results then mean little)`;
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -60,6 +62,7 @@ function parseOptions(args: string[]) {
       only: { type: "string" },
       peers: { type: "string" },
       "max-noise": { type: "string", default: "0.2" },
+      retries: { type: "string", default: "1" },
       "no-pin": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -84,6 +87,7 @@ function parseOptions(args: string[]) {
     duration: int(values.duration, "duration", 1),
     warmup: int(values.warmup, "warmup", 0),
     maxNoise,
+    retries: int(values.retries, "retries", 0),
     scenarios: SCENARIOS.filter((s) => !only || only.includes(s.name)),
     // The baseline always runs: every ratio is relative to it.
     peers: PEERS.filter((p) => !peers || peers.includes(p.name) || p.name === BASELINE),
@@ -247,6 +251,7 @@ async function main(): Promise<number> {
         serverCpus: pin.server,
         wrkCpus: pin.wrk,
         maxNoiseCores: Number.isFinite(opts.maxNoise) ? opts.maxNoise : null,
+        noiseRetries: opts.retries,
         baseline: BASELINE,
         staticFile: `${STATIC_FILE} (${staticBytes.length} bytes, read from disk per request)`,
       },
@@ -260,6 +265,7 @@ async function main(): Promise<number> {
         duration: opts.duration,
         warmup: opts.warmup,
         maxNoise: opts.maxNoise,
+        retries: opts.retries,
         pin,
         start: (peer) => startPeer(peer, staticDir, pin.server),
       });

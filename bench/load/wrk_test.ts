@@ -65,6 +65,7 @@ Deno.test("summarise() takes the median of same-round ratios", () => {
     requests: rps,
     cpuSeconds: rps / 1e5,
     noiseCores: 0,
+    retries: 0,
     latency: { p50: 1, p75: 1, p90: 1, p99: 2 },
     discard,
   });
