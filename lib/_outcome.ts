@@ -30,12 +30,24 @@ export function problem(status: number, detail: string): Reply {
   return new Reply(body, status, "application/problem+json");
 }
 
+/**
+ * A handler returned a value Ferry cannot send. Its message names only the
+ * value's type, so unlike other errors it is safe to show the client.
+ */
+class UnsendableValue extends TypeError {
+  override name = "UnsendableValue";
+}
+
 /** The reply for a thrown value: an HttpError's status, else a logged 500. */
 export function errorReply(error: unknown): Reply {
   if (error instanceof HttpError) {
     const reply = problem(error.status, error.message);
     for (const [name, value] of Object.entries(error.headers)) reply.set(name, value);
     return reply;
+  }
+  if (error instanceof UnsendableValue) {
+    console.error(`ferry: ${error.message}`);
+    return problem(500, error.message);
   }
   console.error("ferry: a handler or middleware threw; answering 500:", error);
   return problem(500, "The server could not complete the request.");
@@ -67,7 +79,7 @@ export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
   ) {
     reply = new Reply(JSON.stringify(value), c.currentStatus, JSON_TYPE);
   } else {
-    throw new TypeError(
+    throw new UnsendableValue(
       `A handler returned ${
         describe(value)
       }, which Ferry cannot send. Return a string, a plain object or array (JSON), a Uint8Array or ArrayBuffer, a Response, c.json()/c.text(), or nothing (204).`,
