@@ -2,6 +2,8 @@ import { HttpError } from "./http_error.ts";
 import type { RequestSource } from "./_source.ts";
 
 const utf8 = new TextDecoder();
+// A header name (RFC 9110 token), lower case.
+const NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 /**
  * The incoming request, decoded lazily: each property is read from the
@@ -76,8 +78,14 @@ export class FerryRequest {
     const headers = new Headers();
     for (const line of this.#lines()) {
       const colon = line.indexOf(":");
-      if (colon > 0) headers.append(line.slice(0, colon), line.slice(colon + 1));
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon);
+      // HTTP/2 may split Cookie into several fields; they rejoin with "; ".
+      if (name === "cookie") continue;
+      headers.append(name, line.slice(colon + 1));
     }
+    const cookie = this.header("cookie");
+    if (cookie !== undefined) headers.set("cookie", cookie);
     return this.#headers = headers;
   }
 
@@ -92,19 +100,23 @@ export class FerryRequest {
 
   /**
    * One header's value without building `Headers`; repeated headers are
-   * joined with ", ". Names are case-insensitive.
+   * joined with ", " (`Cookie` fields, which HTTP/2 may split, with "; ").
+   * Names are case-insensitive; a name no header can have gives `undefined`.
    */
   header(name: string): string | undefined {
-    if (this.#headers) return this.#headers.get(name) ?? undefined;
+    const lower = name.toLowerCase();
+    if (!NAME.test(lower)) return undefined;
+    if (this.#headers) return this.#headers.get(lower) ?? undefined;
     const text = this.#text();
-    const key = "\n" + name.toLowerCase() + ":";
+    const key = "\n" + lower + ":";
+    const glue = lower === "cookie" ? "; " : ", ";
     let found: string | undefined;
     let at = text.indexOf(key);
     while (at !== -1) {
       const start = at + key.length;
       const end = text.indexOf("\n", start);
       const value = text.slice(start, end === -1 ? undefined : end);
-      found = found === undefined ? value : `${found}, ${value}`;
+      found = found === undefined ? value : found + glue + value;
       at = text.indexOf(key, start);
     }
     return found;

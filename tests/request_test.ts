@@ -232,3 +232,28 @@ Deno.test("c.req.raw gives a Web Request with method, URL, headers and body", as
     remote: true,
   });
 });
+
+Deno.test("c.req.header() gives undefined for a name no header can have", async () => {
+  const app = new App();
+  app.get("/h", (c) => {
+    const before = c.req.header(":authority") ?? null;
+    void c.req.headers; // built: header() now reads through Headers
+    return { before, after: c.req.header(":authority") ?? null, odd: c.req.header("a b") ?? null };
+  });
+  await using t = serve(app);
+  const res = await fetch(`${t.base}/h`);
+  assertEquals(res.status, 200);
+  assertEquals(await res.json(), { before: null, after: null, odd: null });
+});
+
+Deno.test("c.req.cookies reads every Cookie header line", async () => {
+  const app = new App();
+  app.get("/c", (c) => ({ cookies: c.req.cookies, header: c.req.header("cookie") }));
+  await using t = serve(app);
+  const raw = await rawExchange(
+    t.server.addr.port,
+    "GET /c HTTP/1.1\r\nhost: x\r\ncookie: a=1\r\ncookie: b=2\r\nconnection: close\r\n\r\n",
+  );
+  const body = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4));
+  assertEquals(body, { cookies: { a: "1", b: "2" }, header: "a=1; b=2" });
+});
