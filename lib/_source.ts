@@ -49,6 +49,7 @@ export class SlotSource implements RequestSource {
   #base: number;
   #words: Uint32Array;
   #word: number;
+  #generation: number;
   #released = false;
 
   /**
@@ -67,6 +68,7 @@ export class SlotSource implements RequestSource {
   ) {
     this.#words = arena32;
     this.#word = offset >>> 2;
+    this.#generation = arena32[this.#word + Req.GENERATION];
     if (arena32[this.#word + Req.FLAGS] & Req.FLAG_OVERFLOW) {
       this.#bytes = overflow.readOverflow(slot, arena32[this.#word + Req.TOTAL]);
       this.#base = 0;
@@ -77,9 +79,11 @@ export class SlotSource implements RequestSource {
   }
 
   #w(i: number): number {
-    if (this.#released) {
+    // Rust reclaims a slot whose request timed out or whose client left;
+    // its generation then changes and the bytes belong to someone else.
+    if (this.#released || this.#words[this.#word + Req.GENERATION] !== this.#generation) {
       throw new Error(
-        "This request was already answered; its data is gone. Read what you need before the handler returns.",
+        "This request is over (answered, timed out, or the client left); its data is gone. Read what you need before the handler returns.",
       );
     }
     return this.#words[this.#word + i];

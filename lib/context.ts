@@ -1,6 +1,7 @@
 import { Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
+import { validHeader } from "./_header_check.ts";
 
 const JSON_TYPE = "application/json";
 const HTML_TYPE = "text/html; charset=utf-8";
@@ -82,8 +83,12 @@ export class Context {
     return this;
   }
 
-  /** Sets a response header on whatever this request answers with. */
+  /**
+   * Sets a response header on whatever this request answers with. An
+   * invalid name or a value with CR, LF or NUL is refused and logged.
+   */
   header(name: string, value: string): this {
+    if (!validHeader(name, value)) return this;
     const headers = this.#headers ??= [];
     const lower = name.toLowerCase();
     for (let i = 0; i < headers.length; i += 2) {

@@ -38,6 +38,8 @@ export interface ListenOptions {
   keepAliveTimeoutMs?: number;
   /** Time for a request body to arrive; slower gets 408. @default 30000 */
   bodyTimeoutMs?: number;
+  /** Time a handler may take; then Rust answers 504 and reclaims the slot. 0 disables it. @default 60000 */
+  handlerTimeoutMs?: number;
   /** How long `shutdown()` waits for in-flight requests. @default 10000 */
   shutdownDeadlineMs?: number;
 }
@@ -56,6 +58,7 @@ export interface NativeConfig {
   headerTimeoutMs: number;
   keepAliveTimeoutMs: number;
   bodyTimeoutMs: number;
+  handlerTimeoutMs: number;
 }
 
 function int(
@@ -103,6 +106,7 @@ export function resolveListenOptions(
       headerTimeoutMs: int(options, "headerTimeoutMs", 10_000, 1, 2 ** 31),
       keepAliveTimeoutMs: int(options, "keepAliveTimeoutMs", 60_000, 1, 2 ** 31),
       bodyTimeoutMs: int(options, "bodyTimeoutMs", 30_000, 1, 2 ** 31),
+      handlerTimeoutMs: int(options, "handlerTimeoutMs", 60_000, 0, 2 ** 31),
     },
     shutdownDeadlineMs: int(options, "shutdownDeadlineMs", 10_000, 0, 2 ** 31),
   };

@@ -1,4 +1,5 @@
 import { STATUS_TEXT } from "./http_error.ts";
+import { validHeader } from "./_header_check.ts";
 
 /** A response body Ferry can send without a stream. */
 export type ReplyBody = string | Uint8Array | null;
@@ -56,8 +57,13 @@ export class Reply {
     return this.#headers;
   }
 
-  /** Sets a header, replacing any with the same name. */
+  /**
+   * Sets a header, replacing any with the same name. A name that is not an
+   * HTTP token or a value with CR, LF or NUL is refused and logged: it is
+   * never written to the wire.
+   */
   set(name: string, value: string): this {
+    if (!validHeader(name, value)) return this;
     if (this.#pairs === null) {
       this.#headers!.set(name, value);
       return this;

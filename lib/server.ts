@@ -230,12 +230,15 @@ export class Server implements AsyncDisposable {
   }
 
   #answer(slot: number, generation: number, reply: Reply, source: SlotSource): void {
+    source.release();
+    // A slot reclaimed by Rust (timeout, client gone) may already carry
+    // another request: never write into it.
+    if (this.#u32[(slot * this.#slotBytes >>> 2) + Req.GENERATION] !== generation) return;
     try {
       this.#writer.write(slot, reply);
     } catch (error) {
       this.#writer.write(slot, errorReply(error));
     }
-    source.release();
     const at = this.#pending++ * 2;
     this.#commitIds[at] = slot;
     this.#commitIds[at + 1] = generation;

@@ -77,6 +77,9 @@ pub(crate) struct ServerConfig {
     pub(crate) keep_alive_timeout_ms: u64,
     /// Time allowed to receive a request body, ms.
     pub(crate) body_timeout_ms: u64,
+    /// Time a handler may take before Rust answers 504 and reclaims the
+    /// slot, ms; 0 disables it.
+    pub(crate) handler_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             header_timeout_ms: 10_000,
             keep_alive_timeout_ms: 60_000,
             body_timeout_ms: 30_000,
+            handler_timeout_ms: 60_000,
         }
     }
 }

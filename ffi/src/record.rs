@@ -1,7 +1,5 @@
 //! Writes a request into its slot as a record TypeScript decodes lazily.
 
-use std::net::SocketAddr;
-
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
@@ -17,7 +15,8 @@ pub(crate) struct RequestParts<'a> {
     pub(crate) params: &'a [String],
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a Bytes,
-    pub(crate) remote: SocketAddr,
+    /// Remote address as `ip:port`, formatted once per connection.
+    pub(crate) remote: &'a str,
     pub(crate) http2: bool,
 }
 
@@ -25,70 +24,85 @@ fn put_u32(buf: &mut [u8], word: usize, value: u32) {
     buf[word * 4..word * 4 + 4].copy_from_slice(&value.to_le_bytes());
 }
 
-/// Appends the packed byte part of a record to `out`, returning the lengths
-/// of each block: method, params, headers, remote.
-fn pack(parts: &RequestParts<'_>, remote: &str, out: &mut Vec<u8>) -> [u32; 3] {
-    let code = method_code(parts.method);
-    if code == METHOD_OTHER {
-        out.extend_from_slice(parts.method.as_str().as_bytes());
-    }
-    out.extend_from_slice(parts.path.as_bytes());
-    out.extend_from_slice(parts.query.as_bytes());
-    let params_start = out.len();
-    for value in parts.params {
-        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        out.extend_from_slice(value.as_bytes());
-    }
-    let params_len = (out.len() - params_start) as u32;
-    let headers_start = out.len();
-    for (name, value) in parts.headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.push(b':');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'\n');
-    }
-    let headers_len = (out.len() - headers_start) as u32;
-    out.extend_from_slice(remote.as_bytes());
-    out.extend_from_slice(parts.body);
-    [code, params_len, headers_len]
+/// Copies packed blocks into `out`, advancing `at`.
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
 }
 
-/// Writes `parts` into slot `id`: inline when it fits, otherwise into the
-/// slot's overflow buffer with `FLAG_OVERFLOW` set.
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+}
+
+/// Exact size of each block: method, params, headers.
+fn sizes(parts: &RequestParts<'_>, code: u32) -> (usize, usize, usize) {
+    let method = if code == METHOD_OTHER { parts.method.as_str().len() } else { 0 };
+    let params = parts.params.iter().map(|v| 4 + v.len()).sum();
+    let headers = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 2).sum();
+    (method, params, headers)
+}
+
+fn pack(parts: &RequestParts<'_>, code: u32, w: &mut Writer<'_>) {
+    if code == METHOD_OTHER {
+        w.put(parts.method.as_str().as_bytes());
+    }
+    w.put(parts.path.as_bytes());
+    w.put(parts.query.as_bytes());
+    for value in parts.params {
+        w.put(&(value.len() as u32).to_le_bytes());
+        w.put(value.as_bytes());
+    }
+    for (name, value) in parts.headers {
+        w.put(name.as_str().as_bytes());
+        w.put(b":");
+        w.put(value.as_bytes());
+        w.put(b"\n");
+    }
+    w.put(parts.remote.as_bytes());
+    w.put(parts.body);
+}
+
+/// Writes `parts` into slot `id`: straight into the arena when it fits,
+/// otherwise into the slot's overflow buffer with `FLAG_OVERFLOW` set.
 pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
-    let remote = parts.remote.to_string();
-    let header_estimate = parts.headers.len() * 32;
-    let mut bytes = Vec::with_capacity(
-        parts.path.len() + parts.query.len() + header_estimate + parts.body.len() + 64,
-    );
-    let [code, params_len, headers_len] = pack(parts, &remote, &mut bytes);
+    let code = method_code(parts.method);
+    let (method_len, params_len, headers_len) = sizes(parts, code);
+    let total = method_len
+        + parts.path.len()
+        + parts.query.len()
+        + params_len
+        + headers_len
+        + parts.remote.len()
+        + parts.body.len();
     let cell = slots.cell(id);
     // SAFETY: the producer owns slot `id` until it is published.
     let record = unsafe { slots.req_mut(id) };
     let mut flags = if parts.http2 { req::FLAG_HTTP2 } else { 0 };
-    let room = record.len() - req::HEADER_BYTES;
-    if bytes.len() <= room {
-        record[req::HEADER_BYTES..req::HEADER_BYTES + bytes.len()].copy_from_slice(&bytes);
+    if req::HEADER_BYTES + total <= record.len() {
+        let mut w = Writer { out: &mut record[req::HEADER_BYTES..], at: 0 };
+        pack(parts, code, &mut w);
     } else {
         flags |= req::FLAG_OVERFLOW;
+        let mut bytes = vec![0u8; total];
+        pack(parts, code, &mut Writer { out: &mut bytes, at: 0 });
+        *cell.overflow_req.lock() = Some(bytes);
     }
-    let method_len = if code == METHOD_OTHER { parts.method.as_str().len() } else { 0 };
     put_u32(record, req::ROUTE, parts.route);
     put_u32(record, req::METHOD, code);
     put_u32(record, req::FLAGS, flags);
-    put_u32(record, req::TOTAL, bytes.len() as u32);
+    put_u32(record, req::TOTAL, total as u32);
     put_u32(record, req::METHOD_LEN, method_len as u32);
     put_u32(record, req::PATH_LEN, parts.path.len() as u32);
     put_u32(record, req::QUERY_LEN, parts.query.len() as u32);
-    put_u32(record, req::PARAMS_LEN, params_len);
-    put_u32(record, req::HEADERS_LEN, headers_len);
+    put_u32(record, req::PARAMS_LEN, params_len as u32);
+    put_u32(record, req::HEADERS_LEN, headers_len as u32);
+    put_u32(record, req::REMOTE_LEN, parts.remote.len() as u32);
     put_u32(record, req::BODY_LEN, parts.body.len() as u32);
-    put_u32(record, req::REMOTE_LEN, remote.len() as u32);
     let generation = cell.generation.load(std::sync::atomic::Ordering::Acquire);
     put_u32(record, req::GENERATION, generation);
-    if flags & req::FLAG_OVERFLOW != 0 {
-        *cell.overflow_req.lock() = Some(bytes);
-    }
 }
 
 #[cfg(test)]
@@ -108,7 +122,7 @@ mod tests {
             params,
             headers,
             body,
-            remote: "127.0.0.1:5000".parse().unwrap(),
+            remote: "127.0.0.1:5000",
             http2: false,
         }
     }

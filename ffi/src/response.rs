@@ -10,77 +10,59 @@ use crate::layout::res;
 pub(crate) use crate::body::Body;
 use crate::body::full;
 
-/// What the JS side answered for one slot, copied out of the arena at commit.
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    /// `name:value\n` per header.
-    pub(crate) head: Vec<u8>,
-    pub(crate) body: Bytes,
-}
-
 fn word(buf: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]])
 }
 
-impl Answer {
-    /// Copies a response record out of its slot. `outside` is a body handed
-    /// over with `ferry_set_body`. Returns `None` for a malformed record.
-    pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Answer> {
-        let status = word(record, res::STATUS);
-        let head_len = word(record, res::HEADERS_LEN) as usize;
-        let body_len = word(record, res::BODY_LEN) as usize;
-        let flags = word(record, res::FLAGS);
-        let start = res::HEADER_BYTES;
-        let inline_body = if flags & res::FLAG_BODY_OUTSIDE != 0 { 0 } else { body_len };
-        if !(100..=999).contains(&status) || start + head_len + inline_body > record.len() {
-            return None;
-        }
-        let head = record[start..start + head_len].to_vec();
-        let body = match outside {
-            Some(vec) if flags & res::FLAG_BODY_OUTSIDE != 0 => Bytes::from(vec),
-            _ => Bytes::copy_from_slice(&record[start + head_len..start + head_len + inline_body]),
-        };
-        Some(Answer { status: status as u16, head, body })
+/// Builds the response TypeScript wrote into a slot's response record,
+/// copying what it needs out of the arena (the slot is reused right after).
+/// `outside` is a body handed over with `ferry_set_body`. Headers that are
+/// invalid (CR, LF, NUL) or hop-by-hop are dropped. `None` for a malformed
+/// record.
+pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
+    let status = word(record, res::STATUS);
+    let head_len = word(record, res::HEADERS_LEN) as usize;
+    let body_len = word(record, res::BODY_LEN) as usize;
+    let flags = word(record, res::FLAGS);
+    let start = res::HEADER_BYTES;
+    let body_outside = flags & res::FLAG_BODY_OUTSIDE != 0;
+    let inline_body = if body_outside { 0 } else { body_len };
+    if start + head_len + inline_body > record.len() {
+        return None;
     }
-
-    /// The answer for a record TypeScript wrote wrongly (a Ferry bug).
-    pub(crate) fn malformed() -> Answer {
-        let body = r#"{"type":"about:blank","title":"Internal Server Error","status":500,"detail":"malformed response record"}"#;
-        Answer {
-            status: 500,
-            head: b"content-type:application/problem+json\n".to_vec(),
-            body: Bytes::from_static(body.as_bytes()),
+    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok())?;
+    let body = match outside {
+        Some(vec) if body_outside => Bytes::from(vec),
+        _ => Bytes::copy_from_slice(&record[start + head_len..start + head_len + inline_body]),
+    };
+    let mut response = Response::new(full(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for line in record[start..start + head_len].split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
         }
-    }
-
-    /// Builds the hyper response, dropping headers that are invalid (CR, LF,
-    /// NUL) or hop-by-hop, which a handler must not set.
-    pub(crate) fn into_response(self) -> Response<Body> {
-        let mut response = Response::new(full(self.body));
-        *response.status_mut() =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        for line in self.head.split(|b| *b == b'\n') {
-            if line.is_empty() {
-                continue;
-            }
-            let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
-            let (name, value) = (&line[..colon], &line[colon + 1..]);
-            match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
-                (Ok(name), Ok(value)) if !is_hop_by_hop(&name) => {
+        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+            (Ok(name), Ok(value)) => {
+                // Hop-by-hop headers belong to hyper's connection handling.
+                if !is_hop_by_hop(&name) {
                     headers.append(name, value);
                 }
-                (Ok(name), Ok(_)) => {
-                    let _ = name; // hop-by-hop: the connection is hyper's to manage
-                }
-                _ => eprintln!(
-                    "ferry: dropped an invalid response header {:?}",
-                    String::from_utf8_lossy(name)
-                ),
             }
+            _ => eprintln!(
+                "ferry: dropped an invalid response header {:?}",
+                String::from_utf8_lossy(name)
+            ),
         }
-        response
     }
+    Some(response)
+}
+
+/// The answer for a record TypeScript wrote wrongly (a Ferry bug).
+pub(crate) fn malformed() -> Response<Body> {
+    problem(StatusCode::INTERNAL_SERVER_ERROR, "malformed response record")
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
@@ -139,7 +121,7 @@ mod tests {
     #[test]
     fn record_becomes_response() {
         let rec = record(201, b"content-type:text/plain\nx-a:1\n", b"hi");
-        let res = Answer::from_record(&rec, None).unwrap().into_response();
+        let res = from_record(&rec, None).unwrap();
         assert_eq!(res.status(), 201);
         assert_eq!(res.headers()["x-a"], "1");
         assert_eq!(res.headers()["content-type"], "text/plain");
@@ -148,7 +130,7 @@ mod tests {
     #[test]
     fn bad_and_hop_by_hop_headers_are_dropped() {
         let rec = record(200, b"x-bad:a\rb\nconnection:close\nx-ok:1\n", b"");
-        let res = Answer::from_record(&rec, None).unwrap().into_response();
+        let res = from_record(&rec, None).unwrap();
         assert!(res.headers().get("x-bad").is_none());
         assert!(res.headers().get("connection").is_none());
         assert_eq!(res.headers()["x-ok"], "1");
@@ -159,7 +141,7 @@ mod tests {
         let rec = record(200, b"", b"");
         let mut bad = rec.clone();
         bad[4..8].copy_from_slice(&10_000u32.to_le_bytes());
-        assert!(Answer::from_record(&bad, None).is_none());
-        assert!(Answer::from_record(&record(42, b"", b""), None).is_none());
+        assert!(from_record(&bad, None).is_none());
+        assert!(from_record(&record(42, b"", b""), None).is_none());
     }
 }

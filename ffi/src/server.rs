@@ -25,7 +25,7 @@ use crate::constant::Constants;
 use crate::native::Native;
 use crate::statics::Statics;
 use crate::record::{write_request, RequestParts};
-use crate::response::{problem, unavailable, Answer, Body};
+use crate::response::{self, problem, unavailable, Body};
 use crate::router::{Router, Routed};
 use crate::slots::{Slots, Woken};
 
@@ -37,6 +37,7 @@ pub(crate) struct Shared {
     native: Native,
     statics: Statics,
     constants: Constants,
+    handler_timeout: Option<Duration>,
     closing: AtomicBool,
     connections: AtomicU32,
     started: Instant,
@@ -80,6 +81,7 @@ impl Server {
             config.response_slot_bytes as usize,
         ));
         let native = Native::from_config(&config.native)?;
+        let native_timeout = native.handler_timeout();
         let statics = Statics::from_config(&config.statics)?;
         let constants = Constants::from_routes(&config.routes)?;
         let shared = Arc::new(Shared {
@@ -88,6 +90,10 @@ impl Server {
             native,
             statics,
             constants,
+            handler_timeout: native_timeout.or(match config.handler_timeout_ms {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            }),
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
@@ -187,7 +193,7 @@ impl Server {
             let outside = cell.body_outside.lock().take();
             // SAFETY: JS owned the slot until this commit; it hands it back here.
             let record = unsafe { slots.res(id) };
-            let answer = Answer::from_record(record, outside).unwrap_or_else(Answer::malformed);
+            let answer = response::from_record(record, outside).unwrap_or_else(response::malformed);
             let delivered = cell.responder.lock().take().is_some_and(|tx| tx.send(answer).is_ok());
             if delivered {
                 sent += 1;
@@ -248,16 +254,17 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity { in_flight: AtomicU32::new(0), last_ms: AtomicU64::new(0) });
+    let remote_text: Arc<str> = remote.to_string().into();
     let now_ms = |s: &Shared| s.started.elapsed().as_millis() as u64;
     activity.last_ms.store(now_ms(&shared), Ordering::Relaxed);
     let service = {
         let (shared, activity) = (shared.clone(), activity.clone());
         service_fn(move |req| {
-            let (shared, activity) = (shared.clone(), activity.clone());
+            let (shared, activity, text) = (shared.clone(), activity.clone(), remote_text.clone());
             async move {
                 activity.in_flight.fetch_add(1, Ordering::Relaxed);
                 let _done = Done(&activity, &shared);
-                Ok::<_, Infallible>(handle(&shared, remote, req).await)
+                Ok::<_, Infallible>(handle(&shared, Remote { addr: remote, text: &text }, req).await)
             }
         })
     };
@@ -301,14 +308,22 @@ impl Drop for Done<'_> {
 
 /// Answers one request: limits, native middleware, static files, routing,
 /// then a const answer or TypeScript.
-async fn handle(shared: &Shared, remote: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+/// The peer of a connection.
+#[derive(Clone, Copy)]
+struct Remote<'a> {
+    addr: SocketAddr,
+    /// `ip:port`, formatted once per connection.
+    text: &'a str,
+}
+
+async fn handle(shared: &Shared, remote: Remote<'_>, req: Request<Incoming>) -> Response<Body> {
     shared.slots.counters.requests.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = req.into_parts();
     if let Some(refused) = check_limits(shared, &parts) {
         shared.native_answers.fetch_add(1, Ordering::Relaxed);
         return refused;
     }
-    let (early, exchange) = shared.native.on_request(&mut parts, remote);
+    let (early, exchange) = shared.native.on_request(&mut parts, remote.addr);
     let response = match early {
         Some(response) => Answered::Native(response),
         None => route(shared, remote, parts, body).await,
@@ -349,7 +364,7 @@ fn check_limits(shared: &Shared, parts: &http::request::Parts) -> Option<Respons
 
 async fn route(
     shared: &Shared,
-    remote: SocketAddr,
+    remote: Remote<'_>,
     parts: http::request::Parts,
     body: Incoming,
 ) -> Answered {
@@ -396,17 +411,47 @@ async fn route(
         params: &params,
         headers: &parts.headers,
         body: &body,
-        remote,
+        remote: remote.text,
         http2: parts.version == http::Version::HTTP_2,
     };
     write_request(slots, id, &request);
-    let (tx, rx) = oneshot::channel::<Answer>();
+    let (tx, rx) = oneshot::channel::<Response<Body>>();
     *slots.cell(id).responder.lock() = Some(tx);
+    // From here the slot is JavaScript's until it commits, unless this
+    // future ends first (timeout, client gone): then the guard reclaims it.
+    let _reclaim = Reclaim { slots, id };
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
-    match rx.await {
-        Ok(answer) => Answered::Js(answer.into_response()),
-        Err(_) => Answered::Js(unavailable("the server closed before the handler answered")),
+    let answered = match shared.handler_timeout {
+        Some(limit) => tokio::time::timeout(limit, rx).await,
+        None => Ok(rx.await),
+    };
+    match answered {
+        Ok(Ok(response)) => Answered::Js(response),
+        Ok(Err(_)) => Answered::Js(unavailable("the server closed before the handler answered")),
+        Err(_) => {
+            slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            let detail = "the handler did not answer in time";
+            Native(problem(StatusCode::GATEWAY_TIMEOUT, detail))
+        }
+    }
+}
+
+/// Frees a slot whose request ended before JavaScript answered it (handler
+/// timeout, client disconnect). Bumping the generation makes the late commit
+/// a no-op and lets TypeScript notice the slot is no longer its own.
+struct Reclaim<'a> {
+    slots: &'a Slots,
+    id: u32,
+}
+
+impl Drop for Reclaim<'_> {
+    fn drop(&mut self) {
+        let pending = self.slots.cell(self.id).responder.lock().take();
+        if pending.is_some() {
+            self.slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+            self.slots.release(self.id);
+        }
     }
 }
 

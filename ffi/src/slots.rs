@@ -15,12 +15,12 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 use tokio::sync::oneshot;
 
-use crate::response::Answer;
+use crate::response::Body;
 
 /// One slot's Rust-side state; the bytes live in the arena.
 pub(crate) struct SlotCell {
     /// Wakes the hyper task waiting for this slot's answer.
-    pub(crate) responder: Mutex<Option<oneshot::Sender<Answer>>>,
+    pub(crate) responder: Mutex<Option<oneshot::Sender<http::Response<Body>>>>,
     /// The request record when it did not fit in the slot.
     pub(crate) overflow_req: Mutex<Option<Vec<u8>>>,
     /// A body handed over by `ferry_set_body`.
