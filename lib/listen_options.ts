@@ -24,7 +24,15 @@ export interface ListenOptions {
   requestSlotBytes?: number;
   /** Bytes of a slot's response record; larger bodies are handed over with one extra call. @default 4096 */
   responseSlotBytes?: number;
-  /** tokio I/O threads. One keeps the JS thread and I/O on two threads. @default 1 */
+  /**
+   * How Rust's I/O runtime is driven. `"pump"`: a current-thread runtime
+   * driven from the JS thread, one FFI call per batch, no thread hops (the
+   * fastest on one core; see docs/crossing.md). `"thread"`: a runtime with
+   * its own I/O threads (`threads`), JS drains a ready queue.
+   * @default "pump"
+   */
+  engine?: "pump" | "thread";
+  /** tokio I/O threads for `engine: "thread"`. @default 1 */
   threads?: number;
   /** Largest request body; larger gets 413. @default 16777216 (16 MiB) */
   maxBodyBytes?: number;
@@ -46,6 +54,7 @@ export interface ListenOptions {
 
 /** The native part of the options, as sent to Rust once. */
 export interface NativeConfig {
+  engine: "pump" | "thread";
   hostname: string;
   port: number;
   slots: number;
@@ -92,8 +101,13 @@ export function resolveListenOptions(
     }
     return value;
   };
+  const engine = options.engine ?? "pump";
+  if (engine !== "pump" && engine !== "thread") {
+    throw new TypeError(`listen() option engine must be "pump" or "thread", got ${String(engine)}`);
+  }
   return {
     native: {
+      engine,
       hostname,
       port: int(options, "port", 8000, 0, 65535),
       slots: int(options, "slots", 4096, 1, 1 << 20),
