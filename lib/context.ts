@@ -41,6 +41,8 @@ export class Context {
   #headers: string[] | null = null;
 
   /**
+   * Made by Ferry for each request; handlers receive it, they do not build it.
+   *
    * @param source The request's bytes.
    * @param paramNames The route's parameter names, in pattern order.
    */

@@ -21,6 +21,8 @@ export class HttpError extends Error {
   readonly headers: Record<string, string>;
 
   /**
+   * An error that answers with `status`.
+   *
    * @param status HTTP status, 400–599.
    * @param message Human-readable detail, sent to the client.
    * @param options `headers` to add to the response, `cause` for logging.

@@ -33,6 +33,8 @@ export class Reply {
   #headers: Headers | null = null;
 
   /**
+   * A reply; usually made with `c.text()`, `c.json()` and friends.
+   *
    * @param body Text, bytes or `null`.
    * @param status HTTP status (default 200).
    * @param contentType `content-type` to send, if any.

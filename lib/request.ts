@@ -40,7 +40,11 @@ export class FerryRequest {
   #cookies?: Record<string, string>;
   #raw?: Request;
 
-  /** @param source Where the request's bytes are. */
+  /**
+   * Made by Ferry for each request (as `c.req`).
+   *
+   * @param source Where the request's bytes are.
+   */
   constructor(source: RequestSource) {
     this.#src = source;
   }
