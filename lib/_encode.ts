@@ -66,7 +66,9 @@ export class ReplyWriter {
     const start = slot * this.#slotBytes + this.#reqBytes;
     const end = start + this.#resBytes;
     const headStart = start + Res.HEADER_BYTES;
-    const head = headerText(reply);
+    // Names and values were checked when set (Reply.set, Context.header,
+    // Headers), so they cannot forge a header line here.
+    const head = reply.headerLines();
     const u8 = this.#u8;
     let headLen = 0;
     if (head.length > 0) {
@@ -106,14 +108,4 @@ export class ReplyWriter {
     u32[w + Res.BODY_LEN] = bodyLen;
     u32[w + Res.FLAGS] = flags;
   }
-}
-
-function headerText(reply: Reply): string {
-  // Header names and values were checked when they were set (Reply.set,
-  // Context.header, Headers), so they cannot forge a header line here.
-  let head = "";
-  reply.forEachHeader((name, value) => {
-    head += name + ":" + value + "\n";
-  });
-  return head;
 }

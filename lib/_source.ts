@@ -36,11 +36,27 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
   return out;
 }
 
-function ascii(bytes: Uint8Array, start: number, end: number): string {
-  for (let i = start; i < end; i++) {
-    if (bytes[i] >= 0x80) return utf8.decode(bytes.subarray(start, end));
+/**
+ * Decodes header or path bytes: a plain loop for short runs (cheaper than a
+ * subarray plus a decoder call), TextDecoder for longer ASCII, Latin-1 when
+ * a byte is above 0x7f (HTTP's obs-text).
+ */
+function bytesToText(bytes: Uint8Array, start: number, end: number, utf: boolean): string {
+  if (end - start <= 16) {
+    let out = "";
+    for (let i = start; i < end; i++) {
+      if (bytes[i] > 0x7f) {
+        return utf ? utf8.decode(bytes.subarray(start, end)) : latin1(bytes, start, end);
+      }
+      out += String.fromCharCode(bytes[i]);
+    }
+    return out;
   }
-  return latin1(bytes, start, end);
+  if (utf) return utf8.decode(bytes.subarray(start, end));
+  for (let i = start; i < end; i++) {
+    if (bytes[i] > 0x7f) return latin1(bytes, start, end);
+  }
+  return utf8.decode(bytes.subarray(start, end));
 }
 
 /** Reads a request record in the slot arena (or its overflow copy). */
@@ -94,70 +110,60 @@ export class SlotSource implements RequestSource {
     this.#released = true;
   }
 
-  routeId(): number {
-    return this.#w(Req.ROUTE);
-  }
-
-  generation(): number {
-    return this.#w(Req.GENERATION);
-  }
-
   method(): string {
     const code = this.#w(Req.METHOD);
     if (code < METHODS.length) return METHODS[code];
     return latin1(this.#bytes, this.#base, this.#base + this.#w(Req.METHOD_LEN));
   }
 
+  /** Byte offset where block `field` starts (blocks follow in word order). */
   #start(field: number): number {
     let at = this.#base + this.#w(Req.METHOD_LEN);
-    for (let f: number = Req.PATH_LEN; f < field; f++) {
-      at += this.#w(f);
-    }
+    const words = this.#words;
+    const w = this.#word;
+    for (let f: number = Req.PATH_LEN; f < field; f++) at += words[w + f];
     return at;
   }
 
-  #text(field: number): string {
+  #text(field: number, utf: boolean): string {
     const start = this.#start(field);
-    return ascii(this.#bytes, start, start + this.#w(field));
+    return bytesToText(this.#bytes, start, start + this.#words[this.#word + field], utf);
   }
 
   path(): string {
-    return this.#text(Req.PATH_LEN);
+    return this.#text(Req.PATH_LEN, false);
   }
 
   query(): string {
-    return this.#text(Req.QUERY_LEN);
+    return this.#text(Req.QUERY_LEN, false);
   }
 
   paramValues(): string[] {
     const start = this.#start(Req.PARAMS_LEN);
-    const end = start + this.#w(Req.PARAMS_LEN);
+    const end = start + this.#words[this.#word + Req.PARAMS_LEN];
     const bytes = this.#bytes;
     const values: string[] = [];
     let at = start;
     while (at + 4 <= end) {
-      const len = bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 |
-        bytes[at + 3] << 24;
+      const len = bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 | bytes[at + 3] << 24;
       at += 4;
-      values.push(ascii(bytes, at, at + len));
+      values.push(bytesToText(bytes, at, at + len, true));
       at += len;
     }
     return values;
   }
 
   headerText(): string {
-    const start = this.#start(Req.HEADERS_LEN);
-    return latin1(this.#bytes, start, start + this.#w(Req.HEADERS_LEN));
+    return this.#text(Req.HEADERS_LEN, false);
   }
 
   remote(): string {
-    const start = this.#start(Req.REMOTE_LEN);
-    return latin1(this.#bytes, start, start + this.#w(Req.REMOTE_LEN));
+    return this.#text(Req.REMOTE_LEN, false);
   }
 
   body(): Uint8Array {
     const start = this.#start(Req.BODY_LEN);
-    return this.#bytes.subarray(start, start + this.#w(Req.BODY_LEN));
+    return this.#bytes.subarray(start, start + this.#words[this.#word + Req.BODY_LEN]);
   }
 }
 

@@ -92,7 +92,19 @@ export class Reply {
     return false;
   }
 
-  /** Calls `fn` for each header, in order (used by the encoder). */
+  /** The headers as `name:value\n` lines (used by the encoder). */
+  headerLines(): string {
+    let lines = "";
+    if (this.#pairs !== null) {
+      const pairs = this.#pairs;
+      for (let i = 0; i < pairs.length; i += 2) lines += pairs[i] + ":" + pairs[i + 1] + "\n";
+    } else {
+      for (const [name, value] of this.#headers!) lines += name + ":" + value + "\n";
+    }
+    return lines;
+  }
+
+  /** Calls `fn` for each header, in order. */
   forEachHeader(fn: (name: string, value: string) => void): void {
     if (this.#pairs !== null) {
       const pairs = this.#pairs;
