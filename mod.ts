@@ -25,7 +25,23 @@ export { Reply, type ReplyBody } from "./lib/reply.ts";
 export { HttpError } from "./lib/http_error.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";
-export { NativeMiddleware, type NativeSettings } from "./lib/native.ts";
+export {
+  compress,
+  type CompressOptions,
+  cors,
+  type CorsOptions,
+  globalHeaders,
+  type GlobalHeadersOptions,
+  NativeMiddleware,
+  type NativeSettings,
+  rateLimit,
+  type RateLimitOptions,
+  requestId,
+  type RequestIdOptions,
+  securityHeaders,
+  type SecurityHeadersOptions,
+  timeout,
+} from "./lib/native.ts";
 export type { StaticOptions } from "./lib/static.ts";
 export type {
   After,

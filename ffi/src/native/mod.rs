@@ -1,47 +1,248 @@
 //! Native middleware: work Rust does around the TypeScript part of a
 //! request, with zero crossings (CORS, compression, security headers,
-//! request ids, rate limits, global headers). Configured once from
-//! TypeScript through `ServerConfig::native`.
+//! request ids, rate limits, global headers, the handler timeout).
+//! Configured once from TypeScript through `ServerConfig::native`; each
+//! factory in `lib/native.ts` fills one key of [`NativeConfig`].
+//!
+//! `on_request` runs after the limit checks and before static files and
+//! routing; `on_response` runs on every response, including the early
+//! answers of `on_request` (so a 429 or a preflight still carries the
+//! request id and the security headers) and errors.
+
+mod compress;
+mod cors;
+mod global_headers;
+mod rate_limit;
+mod request_id;
+mod security;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use http::header::{HeaderName, HeaderValue, VARY};
 use http::request::Parts;
-use http::Response;
+use http::{HeaderMap, Method, Response};
 use serde::Deserialize;
 
 use crate::body::Body;
 
-/// Native middleware settings, as sent by TypeScript.
+use compress::{Compress, CompressConfig, Encoding};
+use cors::{Cors, CorsConfig};
+use global_headers::{GlobalHeaders, GlobalHeadersConfig};
+use rate_limit::{RateLimit, RateLimitConfig};
+use request_id::{RequestId, RequestIdConfig};
+use security::{SecurityHeaders, SecurityHeadersConfig};
+
+/// Native middleware settings, as sent by TypeScript: one optional key per
+/// middleware. Unknown keys are refused so a typo fails `listen()` instead
+/// of silently doing nothing.
 #[derive(Deserialize, Debug, Clone, Default)]
-#[serde(rename_all = "camelCase", default)]
-pub(crate) struct NativeConfig {}
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub(crate) struct NativeConfig {
+    /// `cors()`.
+    pub(crate) cors: Option<CorsConfig>,
+    /// `compress()`.
+    pub(crate) compress: Option<CompressConfig>,
+    /// `securityHeaders()`.
+    pub(crate) security_headers: Option<SecurityHeadersConfig>,
+    /// `requestId()`.
+    pub(crate) request_id: Option<RequestIdConfig>,
+    /// `rateLimit()`.
+    pub(crate) rate_limit: Option<RateLimitConfig>,
+    /// `globalHeaders()`.
+    pub(crate) global_headers: Option<GlobalHeadersConfig>,
+    /// `timeout()`.
+    pub(crate) timeout: Option<TimeoutConfig>,
+}
 
-/// What `on_request` remembers for `on_response`.
-#[derive(Default)]
-pub(crate) struct Exchange {}
+/// `timeout(ms)`: how long a handler may take before the server answers 504.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TimeoutConfig {
+    /// Milliseconds, at least 1.
+    pub(crate) ms: u64,
+}
 
-/// The configured native middleware of one server.
+/// What `on_request` remembers for `on_response`: only the few request
+/// facts the response steps need, so the request itself can move on.
 #[derive(Default)]
-pub(crate) struct Native {}
+pub(crate) struct Exchange {
+    /// A HEAD request: its response has no body to compress.
+    head: bool,
+    /// The request's `Origin`, when CORS is on and one was sent.
+    origin: Option<HeaderValue>,
+    /// The negotiated content coding, when compression is on.
+    encoding: Option<Encoding>,
+    /// The request id given to this request.
+    request_id: Option<HeaderValue>,
+    /// The path is under an excluded prefix of `globalHeaders()`.
+    excluded: bool,
+}
+
+/// The configured native middleware of one server. Absent middleware cost
+/// one `Option` check per request.
+#[derive(Default)]
+pub(crate) struct Native {
+    cors: Option<Cors>,
+    compress: Option<Compress>,
+    security: Option<SecurityHeaders>,
+    request_id: Option<RequestId>,
+    rate_limit: Option<RateLimit>,
+    global: Option<GlobalHeaders>,
+    timeout: Option<Duration>,
+}
 
 impl Native {
     /// Builds the pipeline, checking the settings.
-    pub(crate) fn from_config(_config: &NativeConfig) -> Result<Native, String> {
-        Ok(Native {})
+    pub(crate) fn from_config(config: &NativeConfig) -> Result<Native, String> {
+        let timeout = match &config.timeout {
+            Some(TimeoutConfig { ms: 0 }) => return Err("timeout: ms must be at least 1".into()),
+            Some(t) => Some(Duration::from_millis(t.ms)),
+            None => None,
+        };
+        Ok(Native {
+            cors: config.cors.as_ref().map(Cors::new).transpose()?,
+            compress: config.compress.as_ref().map(Compress::new).transpose()?,
+            security: config
+                .security_headers
+                .as_ref()
+                .map(SecurityHeaders::new)
+                .transpose()?,
+            request_id: config.request_id.as_ref().map(RequestId::new).transpose()?,
+            rate_limit: config.rate_limit.as_ref().map(RateLimit::new).transpose()?,
+            global: config
+                .global_headers
+                .as_ref()
+                .map(GlobalHeaders::new)
+                .transpose()?,
+            timeout,
+        })
+    }
+
+    /// The time a TypeScript handler has to answer, when `timeout()` is on.
+    pub(crate) fn handler_timeout(&self) -> Option<Duration> {
+        self.timeout
     }
 
     /// Runs before routing: may answer at once (a CORS preflight, a rate
     /// limit) or change the request (add a request id, global headers).
     pub(crate) fn on_request(
         &self,
-        _parts: &mut Parts,
-        _remote: SocketAddr,
+        parts: &mut Parts,
+        remote: SocketAddr,
     ) -> (Option<Response<Body>>, Exchange) {
-        (None, Exchange {})
+        let mut exchange = Exchange {
+            head: parts.method == Method::HEAD,
+            ..Exchange::default()
+        };
+        if let Some(ids) = &self.request_id {
+            exchange.request_id = Some(ids.assign(&mut parts.headers));
+        }
+        if let Some(global) = &self.global {
+            exchange.excluded = global.excludes(parts.uri.path());
+            global.on_request(&mut parts.headers);
+        }
+        if let Some(compress) = &self.compress {
+            exchange.encoding = compress.negotiate(&parts.headers);
+        }
+        if let Some(cors) = &self.cors {
+            exchange.origin = parts.headers.get(http::header::ORIGIN).cloned();
+            // A preflight is answered before the rate limit: it is as cheap
+            // as a 429 and a browser sends one per real request it limits.
+            if let Some(preflight) = cors.preflight(parts) {
+                return (Some(preflight), exchange);
+            }
+        }
+        if let Some(limit) = &self.rate_limit {
+            if let Some(refused) = limit.check(remote.ip()) {
+                return (Some(refused), exchange);
+            }
+        }
+        (None, exchange)
     }
 
-    /// Runs on every response, whoever made it.
-    pub(crate) fn on_response(&self, _exchange: &Exchange, response: Response<Body>) -> Response<Body> {
-        response
+    /// Runs on every response, whoever made it. Header steps only add what
+    /// is absent, so a handler's own choice always wins; compression runs
+    /// last, on the final headers.
+    pub(crate) fn on_response(
+        &self,
+        exchange: &Exchange,
+        mut response: Response<Body>,
+    ) -> Response<Body> {
+        let headers = response.headers_mut();
+        if let (Some(global), false) = (&self.global, exchange.excluded) {
+            global.on_response(headers);
+        }
+        if let Some(security) = &self.security {
+            security.on_response(headers);
+        }
+        if let Some(cors) = &self.cors {
+            cors.on_response(exchange.origin.as_ref(), headers);
+        }
+        if let (Some(ids), Some(id)) = (&self.request_id, &exchange.request_id) {
+            set_absent(headers, ids.header(), id);
+        }
+        match &self.compress {
+            Some(compress) => compress.on_response(exchange.encoding, exchange.head, response),
+            None => response,
+        }
+    }
+}
+
+/// Sets `name` unless the response (or request) already has it.
+fn set_absent(headers: &mut HeaderMap, name: &HeaderName, value: &HeaderValue) {
+    if !headers.contains_key(name) {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// Adds `token` to `Vary` unless it is already listed (or `Vary: *`).
+fn add_vary(headers: &mut HeaderMap, token: &'static str) {
+    let listed = headers.get_all(VARY).iter().any(|value| {
+        value.to_str().is_ok_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.eq_ignore_ascii_case(token))
+        })
+    });
+    if !listed {
+        headers.append(VARY, HeaderValue::from_static(token));
+    }
+}
+
+/// Parses a configured header name, naming the middleware in the error.
+fn header_name(owner: &str, name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("{owner}: bad header name {name:?}"))
+}
+
+/// Parses a configured header value, naming the middleware in the error.
+fn header_value(owner: &str, value: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value).map_err(|_| format!("{owner}: bad header value {value:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_is_added_once() {
+        let mut headers = HeaderMap::new();
+        add_vary(&mut headers, "Origin");
+        add_vary(&mut headers, "Origin");
+        headers.append(VARY, HeaderValue::from_static("accept-encoding, cookie"));
+        add_vary(&mut headers, "Accept-Encoding");
+        let all: Vec<_> = headers.get_all(VARY).iter().collect();
+        assert_eq!(all, ["Origin", "accept-encoding, cookie"]);
+    }
+
+    #[test]
+    fn unknown_keys_and_zero_timeout_are_refused() {
+        assert!(serde_json::from_str::<NativeConfig>(r#"{"corz":{}}"#).is_err());
+        let config: NativeConfig = serde_json::from_str(r#"{"timeout":{"ms":0}}"#).unwrap();
+        assert!(Native::from_config(&config).is_err());
+        let config: NativeConfig = serde_json::from_str(r#"{"timeout":{"ms":250}}"#).unwrap();
+        let native = Native::from_config(&config).unwrap();
+        assert_eq!(native.handler_timeout(), Some(Duration::from_millis(250)));
     }
 }
