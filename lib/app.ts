@@ -30,6 +30,9 @@ interface RouteDef {
   options: RouteOptions;
 }
 
+/** A start-up or shutdown hook. */
+export type Hook = () => void | Promise<void>;
+
 /** The global chain in registration order. */
 type GlobalStep =
   | Layer
@@ -60,6 +63,8 @@ export class App {
   #plans = new Map<RouteDef, Plan>();
   #counter: HopCounter = { hops: 0 };
   #native: NativeSettings = {};
+  #onStartup: Hook[] = [];
+  #onShutdown: Hook[] = [];
   #statics: Record<string, unknown>[] = [];
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
@@ -134,6 +139,41 @@ export class App {
     }
     this.#global.push({ kind: "onion", fn: checked(fn, "use") });
     return this.#changed();
+  }
+
+  /**
+   * Runs `fn` when a server starts, before it accepts its first
+   * connection (sync or async; hooks run in order). State set here is
+   * visible to handlers. A hook that throws shuts the server down and
+   * rejects `server.ready`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App();
+   * let db: Map<string, string> | undefined;
+   * app.onStartup(async () => { db = new Map([["greeting", "hi"]]); });
+   * app.get("/", () => db!.get("greeting")!);
+   * ```
+   */
+  onStartup(fn: Hook): this {
+    this.#onStartup.push(checked(fn, "onStartup"));
+    return this;
+  }
+
+  /**
+   * Runs `fn` during `server.shutdown()`, after in-flight requests finished
+   * (or the deadline passed) and before native memory is freed.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().onShutdown(() => console.log("bye"));
+   * ```
+   */
+  onShutdown(fn: Hook): this {
+    this.#onShutdown.push(checked(fn, "onShutdown"));
+    return this;
   }
 
   /**
@@ -222,6 +262,8 @@ export class App {
       counter: this.#counter,
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
       signal: options.signal,
+      onStartup: [...this.#onStartup],
+      onShutdown: [...this.#onShutdown],
     });
     options.onListen?.(server.addr);
     return server;

@@ -92,6 +92,8 @@ export interface ServerInit {
   counter: HopCounter;
   shutdownDeadlineMs: number;
   signal?: AbortSignal;
+  onStartup: (() => void | Promise<void>)[];
+  onShutdown: (() => void | Promise<void>)[];
 }
 
 /**
@@ -114,6 +116,11 @@ export class Server implements AsyncDisposable {
   readonly addr: ServerAddr;
   /** Resolves once the server has shut down. */
   readonly finished: Promise<void>;
+  /**
+   * Resolves once the start-up hooks ran and connections are accepted;
+   * rejects (and the server shuts down) if a hook throws.
+   */
+  readonly ready: Promise<void>;
   #lib: Native;
   #id: number;
   #slots: number;
@@ -133,6 +140,8 @@ export class Server implements AsyncDisposable {
   #deadline: number;
   #done!: () => void;
   #counters: Counters;
+  #onShutdown: (() => void | Promise<void>)[];
+  #finalNative = new Float64Array(12);
   #flushBound = () => this.#flush();
 
   /** Use `app.listen()`; this constructor is internal. */
@@ -168,8 +177,21 @@ export class Server implements AsyncDisposable {
     );
     this.addr = { transport: "tcp", hostname: init.hostname, port: lib.ferry_server_port(id) };
     this.finished = new Promise((resolve) => this.#done = resolve);
+    this.#onShutdown = init.onShutdown;
     this.#loop = this.#run();
+    this.ready = this.#start(init.onStartup);
     init.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
+  }
+
+  async #start(hooks: (() => void | Promise<void>)[]): Promise<void> {
+    try {
+      for (const hook of hooks) await hook();
+    } catch (error) {
+      console.error("ferry: a start-up hook threw; shutting the server down:", error);
+      await this.shutdown({ deadlineMs: 0 });
+      throw error;
+    }
+    if (!this.#closed) this.#lib.ferry_server_begin(this.#id);
   }
 
   async #run(): Promise<void> {
@@ -279,7 +301,7 @@ export class Server implements AsyncDisposable {
   /** The server's counters. */
   stats(): ServerStats {
     const c = this.#counters;
-    const native = new Float64Array(12);
+    const native = this.#closed ? this.#finalNative : new Float64Array(12);
     if (!this.#closed) this.#lib.ferry_server_stats(this.#id, native, native.length);
     const [requests, toJs, nativeAnswers, wakes, full, drained, batches] = native;
     const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow;
@@ -327,6 +349,15 @@ export class Server implements AsyncDisposable {
       open = this.stats().connections;
     }
     this.#flush();
+    for (const hook of this.#onShutdown) {
+      try {
+        await hook();
+      } catch (error) {
+        console.error("ferry: a shutdown hook threw:", error);
+      }
+    }
+    // Keep the last native counters readable after the memory is freed.
+    this.#lib.ferry_server_stats(this.#id, this.#finalNative, this.#finalNative.length);
     this.#closed = true;
     const code = this.#lib.ferry_server_close(this.#id);
     await this.#loop;

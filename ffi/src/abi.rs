@@ -271,6 +271,20 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
     })
 }
 
+/// Starts accepting connections (once TypeScript's start-up hooks ran).
+#[no_mangle]
+pub extern "C" fn ferry_server_begin(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) => {
+                s.begin_accepting();
+                0
+            }
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
 /// Stops accepting and asks open connections to finish and close; returns
 /// at once with the connections still open (watch them with
 /// `ferry_server_stats` while answering the rest).

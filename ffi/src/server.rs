@@ -50,6 +50,7 @@ pub(crate) struct Server {
     runtime: parking_lot::Mutex<Option<Arc<Runtime>>>,
     engine: Engine,
     stop_accepting: watch::Sender<bool>,
+    start_accepting: watch::Sender<bool>,
     /// The bound address (the real port when 0 was asked for).
     pub(crate) local_addr: SocketAddr,
 }
@@ -101,13 +102,16 @@ impl Server {
             native_answers: AtomicU64::new(0),
         });
         let (stop_accepting, stop_rx) = watch::channel(false);
+        // Accepting waits for `begin_accepting`, so start-up hooks finish
+        // before the first connection is taken; the kernel queues the rest.
+        let (start_accepting, start_rx) = watch::channel(false);
         let listener = {
             let _guard = runtime.enter();
             TcpListener::from_std(listener).map_err(|e| e.to_string())?
         };
-        runtime.spawn(accept_loop(listener, shared.clone(), stop_rx));
+        runtime.spawn(accept_loop(listener, shared.clone(), start_rx, stop_rx));
         let runtime = parking_lot::Mutex::new(Some(Arc::new(runtime)));
-        Ok(Server { shared, runtime, engine, stop_accepting, local_addr })
+        Ok(Server { shared, runtime, engine, stop_accepting, start_accepting, local_addr })
     }
 
     fn runtime(&self) -> Option<Arc<Runtime>> {
@@ -143,6 +147,11 @@ impl Server {
             (Engine::Pump, None) => Woken::Closed,
             (Engine::Thread, _) => slots.park(timeout),
         }
+    }
+
+    /// Starts taking connections (after the start-up hooks ran).
+    pub(crate) fn begin_accepting(&self) {
+        let _ = self.start_accepting.send(true);
     }
 
     /// Stops accepting and asks every connection to finish its requests and
@@ -212,7 +221,16 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut start: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    tokio::select! {
+        _ = start.wait_for(|go| *go) => {}
+        _ = stop.wait_for(|s| *s) => return,
+    }
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
