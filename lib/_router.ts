@@ -112,7 +112,10 @@ function walk<T>(
     params.pop();
   }
   if (at.wildcard) {
-    params.push(segments.slice(i).join("/"));
+    // A wildcard takes the rest of the path, at least one character (as matchit).
+    const rest = segments.slice(i).join("/");
+    if (rest === "") return undefined;
+    params.push(rest);
     return at.wildcard;
   }
   return undefined;
