@@ -25,8 +25,7 @@ const BYTES_TYPE = "application/octet-stream";
  * ```
  */
 export class Context {
-  /** The request, decoded lazily. */
-  readonly req: FerryRequest;
+  #req?: FerryRequest;
   /**
    * The response so far: set once the handler (or an early return) has
    * answered, so onion middleware can read it after `await next()`.
@@ -49,7 +48,11 @@ export class Context {
   constructor(source: RequestSource, paramNames: readonly string[]) {
     this.#src = source;
     this.#names = paramNames;
-    this.req = new FerryRequest(source);
+  }
+
+  /** The request, decoded lazily (made on first use). */
+  get req(): FerryRequest {
+    return this.#req ??= new FerryRequest(this.#src);
   }
 
   /** Route parameters, percent-decoded: `/users/:id` gives `c.params.id`. */

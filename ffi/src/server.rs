@@ -110,6 +110,9 @@ impl Server {
             TcpListener::from_std(listener).map_err(|e| e.to_string())?
         };
         runtime.spawn(accept_loop(listener, shared.clone(), start_rx, stop_rx));
+        if let Some(limit) = shared.handler_timeout {
+            runtime.spawn(sweep_timeouts(shared.clone(), limit));
+        }
         let runtime = parking_lot::Mutex::new(Some(Arc::new(runtime)));
         Ok(Server { shared, runtime, engine, stop_accepting, start_accepting, local_addr })
     }
@@ -196,15 +199,22 @@ impl Server {
                 continue;
             }
             let cell = slots.cell(id);
-            if cell.generation.load(Ordering::Acquire) != generation {
-                continue;
-            }
+            // Generation and responder are checked together, under the
+            // responder's lock: a slot reclaimed (timeout, client gone) and
+            // reused meanwhile must not receive this late answer.
+            let responder = {
+                let mut guard = cell.responder.lock();
+                if cell.generation.load(Ordering::Acquire) != generation {
+                    continue;
+                }
+                guard.take()
+            };
+            let Some(responder) = responder else { continue };
             let outside = cell.body_outside.lock().take();
             // SAFETY: JS owned the slot until this commit; it hands it back here.
             let record = unsafe { slots.res(id) };
             let answer = response::from_record(record, outside).unwrap_or_else(response::malformed);
-            let delivered = cell.responder.lock().take().is_some_and(|tx| tx.send(answer).is_ok());
-            if delivered {
+            if responder.send(answer).is_ok() {
                 sent += 1;
             } else {
                 slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
@@ -434,23 +444,47 @@ async fn route(
     };
     write_request(slots, id, &request);
     let (tx, rx) = oneshot::channel::<Response<Body>>();
-    *slots.cell(id).responder.lock() = Some(tx);
+    let cell = slots.cell(id);
+    cell.published_ms.store(shared.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    *cell.responder.lock() = Some(tx);
     // From here the slot is JavaScript's until it commits, unless this
     // future ends first (timeout, client gone): then the guard reclaims it.
     let _reclaim = Reclaim { slots, id };
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
-    let answered = match shared.handler_timeout {
-        Some(limit) => tokio::time::timeout(limit, rx).await,
-        None => Ok(rx.await),
-    };
-    match answered {
-        Ok(Ok(response)) => Answered::Js(response),
-        Ok(Err(_)) => Answered::Js(unavailable("the server closed before the handler answered")),
-        Err(_) => {
+    // Handler timeouts are enforced by one sweeper task per server (see
+    // `sweep_timeouts`), not a timer per request.
+    match rx.await {
+        Ok(response) => Answered::Js(response),
+        Err(_) => Answered::Js(unavailable("the server closed before the handler answered")),
+    }
+}
+
+/// Answers 504 for every slot JavaScript has held longer than `limit`, and
+/// reclaims it. Runs every quarter of the limit: one scan of the arena
+/// instead of a timer armed and disarmed for every request.
+async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
+    let period = (limit / 4).max(Duration::from_millis(5));
+    let limit_ms = limit.as_millis() as u64;
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if shared.slots.is_closed() {
+            return;
+        }
+        let now = shared.started.elapsed().as_millis() as u64;
+        let slots = &shared.slots;
+        for id in 0..slots.count {
+            let cell = slots.cell(id);
+            if now.saturating_sub(cell.published_ms.load(Ordering::Relaxed)) < limit_ms {
+                continue;
+            }
+            let Some(responder) = cell.responder.lock().take() else { continue };
             slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             let detail = "the handler did not answer in time";
-            Native(problem(StatusCode::GATEWAY_TIMEOUT, detail))
+            let _ = responder.send(problem(StatusCode::GATEWAY_TIMEOUT, detail));
+            slots.release(id);
         }
     }
 }

@@ -27,6 +27,9 @@ pub(crate) struct SlotCell {
     pub(crate) body_outside: Mutex<Option<Vec<u8>>>,
     /// Bumped on each use so a late commit for an old request is ignored.
     pub(crate) generation: AtomicU32,
+    /// When the request was handed to JS (ms since server start), for the
+    /// handler-timeout sweep.
+    pub(crate) published_ms: AtomicU64,
 }
 
 /// Counters shared by producers and the JS-facing calls.
@@ -104,6 +107,7 @@ impl Slots {
                 overflow_req: Mutex::new(None),
                 body_outside: Mutex::new(None),
                 generation: AtomicU32::new(0),
+                published_ms: AtomicU64::new(0),
             })
             .collect();
         let ids = |n: u32| (0..n).map(|_| AtomicU32::new(0)).collect::<Box<[_]>>();
