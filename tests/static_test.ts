@@ -46,10 +46,8 @@ function start(dir: string, options: StaticOptions = {}): TestServer {
   return serve(app);
 }
 
-/** Status line and headers of a raw exchange (first response only). */
-function statusOf(raw: string): number {
-  return Number(raw.slice(9, 12));
-}
+/** The status code of a raw HTTP/1.1 answer. */
+const statusOf = (raw: string) => Number(raw.slice(9, 12));
 
 async function get(t: TestServer, path: string, headers: HeadersInit = {}) {
   const res = await fetch(`${t.base}${path}`, { headers, redirect: "manual" });
@@ -347,11 +345,8 @@ Deno.test("static() checks its options", () => {
   throws(() => app.static("/a", f.pub, { dotfiles: "deny" as any }), TypeError);
 });
 
-/**
- * Downloads `path` over raw TCP into one reused buffer, so the client makes
- * no garbage (fetch's per-chunk arrays would hide what Rust does).
- * Returns the head and the body byte count; samples the peak RSS meanwhile.
- */
+// Downloads over raw TCP into one reused buffer: fetch's per-chunk arrays
+// would hide what Rust does. Returns the head, body bytes and peak RSS.
 async function download(port: number, path: string) {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   await conn.write(
