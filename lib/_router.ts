@@ -41,6 +41,11 @@ export class RouteTree<T> {
       throw new TypeError(`Route pattern "${pattern}" must start with "/"`);
     }
     const segments = pattern.split("/").slice(1);
+    for (const segment of segments) {
+      if (segment === ":" || segment === "*") {
+        throw new TypeError(`Route pattern "${pattern}": a parameter needs a name`);
+      }
+    }
     let at = this.#root;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i];
@@ -50,12 +55,16 @@ export class RouteTree<T> {
             `Route pattern "${pattern}": a *wildcard must be the last segment`,
           );
         }
+        // matchit (the network router) refuses these; refuse them here too,
+        // so app.fetch never accepts a table that listen() rejects.
+        if (at.param) throw conflict(pattern, "a :param");
         at.wildcard ??= new Map();
         if (at.wildcard.has(method)) throw duplicate(method, pattern);
         at.wildcard.set(method, value);
         return;
       }
       if (segment.startsWith(":")) {
+        if (at.wildcard) throw conflict(pattern, "a *wildcard");
         at = at.param ??= node();
       } else {
         let next = at.statics.get(segment);
@@ -78,14 +87,50 @@ export class RouteTree<T> {
     if (value === undefined) return { kind: "method", allow: allow(found) };
     const params: string[] = [];
     for (const p of raw) {
-      try {
-        params.push(decodeURIComponent(p));
-      } catch {
-        return { kind: "bad-param" };
-      }
+      const decoded = percentDecode(p);
+      if (decoded === undefined) return { kind: "bad-param" };
+      params.push(decoded);
     }
     return { kind: "found", value, params };
   }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextEncoder();
+const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/**
+ * Percent-decodes like Rust's `percent_decode_str(..).decode_utf8()`: a `%`
+ * not followed by two hex digits stays as it is; bytes that are not UTF-8
+ * give `undefined`.
+ */
+function percentDecode(raw: string): string | undefined {
+  if (!raw.includes("%")) return raw;
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const code = raw.charCodeAt(i);
+    if (code === 0x25 && HEX.test(raw.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (code < 0x80) {
+      bytes.push(code);
+    } else {
+      const char = String.fromCodePoint(raw.codePointAt(i)!);
+      bytes.push(...utf8.encode(char));
+      i += char.length - 1;
+    }
+  }
+  try {
+    return strictUtf8.decode(new Uint8Array(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function conflict(pattern: string, other: string): Error {
+  return new TypeError(
+    `Route pattern "${pattern}" conflicts with ${other} registered at the same position`,
+  );
 }
 
 function duplicate(method: string, pattern: string): Error {
