@@ -155,3 +155,23 @@ Deno.test("errors in middleware answer problem+json and keep the server serving"
   await after.body?.cancel();
   assertEquals(await (await fetch(`${t.base}/ok`)).text(), "ok");
 });
+
+Deno.test("a problem answer keeps application/problem+json over c.header()", {
+  // Known bug: _plan.ts outbound() applies c.header() values to the error
+  // reply too, so a content-type set before the throw labels the
+  // problem+json body (text/html here), on both paths.
+  ignore: true,
+}, async () => {
+  const app = new App();
+  app.get("/", (c) => {
+    c.header("content-type", "text/html; charset=utf-8");
+    c.header("x-kept", "yes");
+    throw new HttpError(400, "bad");
+  });
+  await using t = serve(app);
+  const res = await fetch(`${t.base}/`);
+  assertEquals(res.status, 400);
+  assertEquals(res.headers.get("content-type"), PROBLEM);
+  assertEquals(res.headers.get("x-kept"), "yes");
+  await res.body?.cancel();
+});
