@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(word(rec, req::FLAGS), 0);
         let total = word(rec, req::TOTAL) as usize;
         let data = &rec[req::HEADER_BYTES..req::HEADER_BYTES + total];
-        let expected = b"/users/42q=1\x02\0\0\042x-a:b\n127.0.0.1:5000hello";
+        let expected = b"/users/42q=1\x02\0\0\x0042x-a:b\n127.0.0.1:5000hello";
         assert_eq!(data, expected);
     }
 
