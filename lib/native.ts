@@ -29,6 +29,8 @@ export class NativeMiddleware {
   readonly settings: unknown;
 
   /**
+   * Wraps settings for the Rust side; the factories below are the usual way.
+   *
    * @param key Settings key understood by the Rust side.
    * @param settings JSON-serialisable settings.
    */
@@ -134,9 +136,10 @@ export interface CompressOptions {
  * Skips HEAD, 204 and 304, small bodies, responses that already have a
  * `Content-Encoding` or `Cache-Control: no-transform`, and content that is
  * compressed already (images but SVG, audio, video, archives, WOFF fonts,
- * `application/octet-stream`). Adds `Vary: Accept-Encoding`, sets
- * `Content-Length` and weakens a strong `ETag`. Static files are streamed
- * as they are: serve precompressed `.br`/`.gz` files for them instead.
+ * `application/octet-stream`) or a byte range. Adds `Vary: Accept-Encoding`,
+ * sets `Content-Length` and weakens a strong `ETag`. Static files are
+ * compressed as they stream (no `Content-Length` then), unless a
+ * precompressed `.br`/`.gz` sibling is served, which costs no CPU.
  *
  * @example
  * ```ts

@@ -190,6 +190,33 @@ Deno.test("compress() honours threshold and encodings options", async () => {
   assertEquals(decode(gunzipSync(long.body)), LONG);
 });
 
+Deno.test("compress() compresses streamed static files chunk by chunk", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const big = "static ".repeat(40_000); // several 64 KiB chunks
+    await Deno.writeTextFile(`${dir}/big.txt`, big);
+    await Deno.writeTextFile(`${dir}/small.txt`, "tiny");
+    const app = new App().use(compress()).static("/s", dir, { precompressed: false });
+    await using t = serve(app);
+    const br = await raw(`${t.base}/s/big.txt`, { "accept-encoding": "br" });
+    assertEquals(br.status, 200);
+    assertEquals(br.headers["content-encoding"], "br");
+    assertEquals(br.headers["content-length"], undefined);
+    assertEquals(br.headers["vary"], "Accept-Encoding");
+    assertEquals(decode(brotliDecompressSync(br.body)), big);
+    const gz = await raw(`${t.base}/s/big.txt`, { "accept-encoding": "gzip" });
+    assertEquals(decode(gunzipSync(gz.body)), big);
+    const small = await raw(`${t.base}/s/small.txt`, { "accept-encoding": "br" });
+    assertEquals(small.headers["content-encoding"], undefined);
+    assertEquals(decode(small.body), "tiny");
+    const plain = await raw(`${t.base}/s/big.txt`);
+    assertEquals(plain.body.length, big.length);
+    assertEquals(t.server.stats().toJs, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("securityHeaders() adds headers the response lacks", async () => {
   const app = new App().use(securityHeaders({ contentSecurityPolicy: "default-src 'self'" }));
   app.get("/", () => "hi");

@@ -1,8 +1,9 @@
-//! `compress()`: gzip or brotli, negotiated from `Accept-Encoding`, applied
-//! to whole in-memory bodies (what TypeScript, const routes and errors
-//! answer). Streamed bodies (static files) are sent as they are: a static
-//! mount serves precompressed `.br`/`.gz` files itself, which beats
-//! compressing the same file on every request.
+//! `compress()`: gzip or brotli, negotiated from `Accept-Encoding`. Whole
+//! in-memory bodies (what TypeScript, const routes and errors answer) are
+//! compressed at once and get an exact `Content-Length`; streamed bodies
+//! (static files) are compressed chunk by chunk (`compress_stream`). A
+//! static mount's precompressed `.br`/`.gz` siblings already carry a
+//! `Content-Encoding` and are passed through, which is cheaper still.
 
 use std::io::Write;
 use std::pin::Pin;
@@ -10,16 +11,19 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH,
-    CONTENT_TYPE, ETAG,
+    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG,
 };
-use http::{HeaderMap, Response, StatusCode};
+use http::response::Parts;
+use http::{HeaderMap, Response};
 use http_body::Body as _;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{Either, Full};
 use serde::Deserialize;
 
+use super::accept::{eligible, negotiate, skipped_status};
 use super::add_vary;
-use crate::body::{full, Body};
+use super::compress_stream::Compressing;
+use crate::body::{full, streamed, Body};
 
 /// `compress()` settings; `lib/native.ts` documents the defaults.
 #[derive(Deserialize, Debug, Clone)]
@@ -117,19 +121,13 @@ impl Compress {
         head: bool,
         response: Response<Body>,
     ) -> Response<Body> {
-        let status = response.status();
-        if head
-            || status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED
-            || !eligible(response.headers())
-        {
+        if head || skipped_status(response.status()) || !eligible(response.headers()) {
             return response;
         }
         let (mut parts, body) = response.into_parts();
         let bytes = match body {
             Either::Left(whole) => take_bytes(whole),
-            streamed => return Response::from_parts(parts, streamed),
+            Either::Right(stream) => return self.stream(encoding, parts, stream),
         };
         if bytes.len() < self.threshold {
             return Response::from_parts(parts, full(bytes));
@@ -147,117 +145,48 @@ impl Compress {
             // Incompressible (or an encoder error): the original is better.
             _ => return Response::from_parts(parts, full(bytes)),
         };
-        let headers = &mut parts.headers;
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
-        headers.insert(CONTENT_LENGTH, HeaderValue::from(packed.len()));
-        // Byte ranges of the original do not apply to the compressed bytes.
-        headers.remove(ACCEPT_RANGES);
-        weaken_etag(headers);
+        mark(&mut parts.headers, encoding);
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(packed.len()));
         Response::from_parts(parts, full(packed))
     }
-}
 
-/// The coding with the highest q-value among `offered`; ties go to the
-/// earlier entry of `offered`. `*` covers the codings not named.
-fn negotiate<'a>(values: impl Iterator<Item = &'a str>, offered: &[Encoding]) -> Option<Encoding> {
-    let (mut br, mut gzip, mut any) = (None::<f32>, None::<f32>, None::<f32>);
-    for item in values.flat_map(|v| v.split(',')) {
-        let mut fields = item.split(';');
-        let coding = fields.next().unwrap_or("").trim();
-        let mut q = 1.0;
-        for param in fields {
-            let Some((name, value)) = param.split_once('=') else {
-                continue;
-            };
-            if name.trim().eq_ignore_ascii_case("q") {
-                // A malformed q-value refuses the coding, the safe reading.
-                q = value
-                    .trim()
-                    .parse::<f32>()
-                    .ok()
-                    .filter(|q| (0.0..=1.0).contains(q))
-                    .unwrap_or(0.0);
-            }
+    /// Compresses a streamed body as it flows; its length is unknown in
+    /// advance, so it goes out chunked (HTTP/1.1) without `Content-Length`.
+    fn stream(
+        &self,
+        encoding: Option<Encoding>,
+        mut parts: Parts,
+        stream: UnsyncBoxBody<Bytes, std::io::Error>,
+    ) -> Response<Body> {
+        let length = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
+        if length.is_some_and(|n: usize| n < self.threshold) {
+            return Response::from_parts(parts, Either::Right(stream));
         }
-        let slot = if coding.eq_ignore_ascii_case("br") {
-            &mut br
-        } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-            &mut gzip
-        } else if coding == "*" {
-            &mut any
-        } else {
-            continue;
+        add_vary(&mut parts.headers, "Accept-Encoding");
+        let Some(encoding) = encoding else {
+            return Response::from_parts(parts, Either::Right(stream));
         };
-        *slot = Some(slot.map_or(q, |old: f32| old.max(q)));
-    }
-    let mut best: Option<(Encoding, f32)> = None;
-    for &encoding in offered {
-        let named = match encoding {
-            Encoding::Brotli => br,
-            Encoding::Gzip => gzip,
+        mark(&mut parts.headers, encoding);
+        parts.headers.remove(CONTENT_LENGTH);
+        let level = match encoding {
+            Encoding::Gzip => self.gzip_level,
+            Encoding::Brotli => self.brotli_quality,
         };
-        let q = named.or(any).unwrap_or(0.0);
-        if q > 0.0 && best.is_none_or(|(_, top)| q > top) {
-            best = Some((encoding, q));
-        }
+        Response::from_parts(parts, streamed(Compressing::new(stream, encoding, level)))
     }
-    best.map(|(encoding, _)| encoding)
 }
 
-/// Whether the response may be compressed at all: no coding yet, no
-/// `no-transform`, and a content type that is not already compressed.
-fn eligible(headers: &HeaderMap) -> bool {
-    if headers.contains_key(CONTENT_ENCODING) {
-        return false;
-    }
-    let no_transform = headers.get_all(CACHE_CONTROL).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|d| d.trim().eq_ignore_ascii_case("no-transform"))
-        })
-    });
-    !no_transform
-        && headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(compressible)
-}
-
-/// Content types worth compressing. Formats that are compressed already
-/// (images but SVG, audio, video, archives, fonts in WOFF) are skipped, and
-/// so are opaque bytes and event streams, which are sent as they come.
-fn compressible(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let media = essence.as_str();
-    if media == "image/svg+xml" {
-        return true;
-    }
-    let skipped_family = ["image/", "video/", "audio/"]
-        .iter()
-        .any(|p| media.starts_with(p));
-    let skipped = matches!(
-        media,
-        "" | "application/octet-stream"
-            | "application/zip"
-            | "application/gzip"
-            | "application/x-gzip"
-            | "application/x-bzip2"
-            | "application/x-xz"
-            | "application/x-7z-compressed"
-            | "application/x-rar-compressed"
-            | "application/vnd.rar"
-            | "application/zstd"
-            | "application/pdf"
-            | "font/woff"
-            | "font/woff2"
-            | "text/event-stream"
-    );
-    !(skipped_family || skipped || media.ends_with("+zip"))
+/// Labels a compressed response. Byte ranges of the original do not apply
+/// to the compressed bytes, and a strong validator names exact bytes.
+fn mark(headers: &mut HeaderMap, encoding: Encoding) {
+    headers.insert(CONTENT_ENCODING, HeaderValue::from_static(encoding.token()));
+    headers.remove(ACCEPT_RANGES);
+    weaken_etag(headers);
 }
 
 /// The bytes of an in-memory body. A `Full` yields its one frame on the
@@ -270,8 +199,8 @@ fn take_bytes(mut whole: Full<Bytes>) -> Bytes {
     }
 }
 
-/// A strong validator names exact bytes; the compressed body is other
-/// bytes, so it becomes weak (as nginx does).
+/// The compressed body is other bytes than the strong validator names, so
+/// it becomes weak (as nginx does).
 fn weaken_etag(headers: &mut HeaderMap) {
     let Some(tag) = headers.get(ETAG) else { return };
     if tag.as_bytes().starts_with(b"W/") {
@@ -309,42 +238,8 @@ fn brotli(bytes: &[u8], quality: u32) -> std::io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::CONTENT_TYPE;
     use std::io::Read;
-
-    const BOTH: [Encoding; 2] = [Encoding::Brotli, Encoding::Gzip];
-
-    fn pick(header: &str) -> Option<Encoding> {
-        negotiate(std::iter::once(header), &BOTH)
-    }
-
-    #[test]
-    fn accept_encoding_prefers_br_then_follows_q_values() {
-        assert_eq!(pick("gzip, deflate, br"), Some(Encoding::Brotli));
-        assert_eq!(pick("gzip"), Some(Encoding::Gzip));
-        assert_eq!(pick("br;q=0.5, gzip;q=0.8"), Some(Encoding::Gzip));
-        assert_eq!(pick("br;q=0, gzip;q=0"), None);
-        assert_eq!(pick("identity"), None);
-        assert_eq!(pick(""), None);
-        assert_eq!(pick("*"), Some(Encoding::Brotli));
-        assert_eq!(pick("br;q=0, *;q=0.1"), Some(Encoding::Gzip));
-        assert_eq!(pick("X-GZIP ; Q=0.3"), Some(Encoding::Gzip));
-        assert_eq!(pick("br;q=bogus, gzip"), Some(Encoding::Gzip));
-        assert_eq!(
-            negotiate(["br", "gzip"].into_iter(), &[Encoding::Gzip]),
-            Some(Encoding::Gzip)
-        );
-    }
-
-    #[test]
-    fn content_types_already_compressed_are_skipped() {
-        assert!(compressible("text/html; charset=utf-8"));
-        assert!(compressible("application/json"));
-        assert!(compressible("image/svg+xml"));
-        assert!(!compressible("image/png"));
-        assert!(!compressible("application/zip"));
-        assert!(!compressible("application/epub+zip"));
-        assert!(!compressible("Video/MP4"));
-    }
 
     fn compress() -> Compress {
         let config =

@@ -9,7 +9,9 @@
 //! answers of `on_request` (so a 429 or a preflight still carries the
 //! request id and the security headers) and errors.
 
+mod accept;
 mod compress;
+mod compress_stream;
 mod cors;
 mod global_headers;
 mod rate_limit;
