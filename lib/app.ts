@@ -30,7 +30,15 @@ interface RouteDef {
   options: RouteOptions;
 }
 
-/** A start-up or shutdown hook. */
+/**
+ * A start-up or shutdown hook (see `app.onStartup`, `app.onShutdown`).
+ *
+ * @example
+ * ```ts
+ * import type { Hook } from "@ferry/ferry";
+ * const warmUp: Hook = async () => { await Promise.resolve(); };
+ * ```
+ */
 export type Hook = () => void | Promise<void>;
 
 /** The global chain in registration order. */
