@@ -50,6 +50,8 @@ export interface MeasureOptions {
   start(peer: Peer): Promise<RunningServer>;
 }
 
+/** Seconds a scenario may spend waiting for a quiet machine, in total. */
+const WAIT_BUDGET_S = 20;
 const NO_LATENCY = { p50: NaN, p75: NaN, p90: NaN, p99: NaN };
 
 function short(rps: number): string {
@@ -100,6 +102,7 @@ export async function measureScenario(
         );
       }
     }
+    let waitBudget = WAIT_BUDGET_S;
     for (let round = 0; round < opts.rounds; round++) {
       const order = measured.map((_, i) => measured[(i + round) % measured.length]);
       const base = new Map<string, number>();
@@ -107,9 +110,13 @@ export async function measureScenario(
         const server = servers.get(p.peer)!;
         let run = await measureRun(scenario, server, opts);
         let retries = 0;
-        // Another process stole the machine: wait for quiet, run again.
-        for (; retries < opts.retries && run.noisy; retries++) {
-          await waitForQuiet(opts.maxNoise);
+        // Another process stole the machine: wait for quiet, run again. A
+        // machine that stays busy gets no more waiting in this scenario.
+        for (; retries < opts.retries && run.noisy && waitBudget > 0; retries++) {
+          const t0 = performance.now();
+          const quiet = await waitForQuiet(opts.maxNoise, waitBudget);
+          waitBudget -= (performance.now() - t0) / 1000;
+          if (!quiet) break;
           run = await measureRun(scenario, server, opts);
         }
         const wrk = run.wrk;
@@ -160,14 +167,18 @@ async function measureRun(
   return { wrk, cpu, noiseCores, noisy };
 }
 
-/** Waits (at most 15 s) until other work stays under `maxNoise` cores for 1 s. */
-async function waitForQuiet(maxNoise: number): Promise<void> {
-  for (let i = 0; i < 15; i++) {
+/**
+ * Waits until other work stays under `maxNoise` cores for a second, at most
+ * `budget` seconds. Returns whether the machine became quiet.
+ */
+async function waitForQuiet(maxNoise: number, budget: number): Promise<boolean> {
+  for (let i = 0; i < Math.min(budget, 60); i++) {
     const busy0 = machineBusySeconds(), self0 = selfAndReapedSeconds();
     await new Promise((r) => setTimeout(r, 1000));
     const other = machineBusySeconds() - busy0 - (selfAndReapedSeconds() - self0);
-    if (other <= maxNoise) return;
+    if (other <= maxNoise) return true;
   }
+  return false;
 }
 
 /** One line per round: req/s of each peer and its ratio to the baseline. */
