@@ -21,3 +21,4 @@ mod router;
 mod server;
 mod slots;
 mod statics;
+#[cfg(test)] mod fuzz;
