@@ -7,9 +7,16 @@
 //   curl localhost:8000/stats           (crossings, batch sizes, hops)
 // Ctrl+C shuts down gracefully: in-flight requests finish first.
 
-import { App, HttpError } from "../mod.ts";
+import { App, compress, cors, HttpError, rateLimit, requestId, securityHeaders } from "../mod.ts";
 
 const app = new App();
+
+// Native middleware: run in Rust around the TypeScript part, zero crossings.
+app.use(requestId());
+app.use(securityHeaders());
+app.use(cors({ origin: "*" }));
+app.use(compress());
+app.use(rateLimit({ capacity: 1000, refillPerSecond: 500 }));
 
 // Sync middleware run inside the same drain as the request: no extra crossing.
 app.before((c) => {

@@ -24,6 +24,14 @@ function writeAscii(u8: Uint8Array, at: number, end: number, text: string): numb
   return n;
 }
 
+/** Writes header lines as Latin-1 bytes, as `Headers` and the wire mean them. */
+function writeLatin1(u8: Uint8Array, at: number, end: number, text: string): number {
+  const n = text.length;
+  if (at + n > end) return -1;
+  for (let i = 0; i < n; i++) u8[at + i] = text.charCodeAt(i);
+  return n;
+}
+
 function writeText(u8: Uint8Array, at: number, end: number, text: string): number {
   const fast = writeAscii(u8, at, end, text);
   if (fast >= 0) return fast;
@@ -72,12 +80,8 @@ export class ReplyWriter {
     const u8 = this.#u8;
     let headLen = 0;
     if (head.length > 0) {
-      headLen = writeText(u8, headStart, end, head);
-      if (headLen < 0) {
-        throw new RangeError(
-          `Response headers are larger than responseSlotBytes (${this.#resBytes}); raise it in listen() options.`,
-        );
-      }
+      headLen = writeLatin1(u8, headStart, end, head);
+      if (headLen < 0) return this.#writeOutside(slot, start, reply, head);
     }
     const bodyStart = headStart + headLen;
     const room = end - bodyStart;
@@ -107,5 +111,21 @@ export class ReplyWriter {
     u32[w + Res.HEADERS_LEN] = headLen;
     u32[w + Res.BODY_LEN] = bodyLen;
     u32[w + Res.FLAGS] = flags;
+  }
+
+  /** Rare: headers too large for the slot go out with the body, in one buffer. */
+  #writeOutside(slot: number, start: number, reply: Reply, head: string): void {
+    const body = typeof reply.body === "string"
+      ? encoder.encode(reply.body)
+      : reply.body ?? new Uint8Array();
+    const bytes = new Uint8Array(head.length + body.length);
+    for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i);
+    bytes.set(body, head.length);
+    this.#sink.setBody(slot, bytes);
+    const w = start >>> 2;
+    this.#u32[w + Res.STATUS] = reply.status;
+    this.#u32[w + Res.HEADERS_LEN] = head.length;
+    this.#u32[w + Res.BODY_LEN] = body.length;
+    this.#u32[w + Res.FLAGS] = Res.FLAG_HEAD_OUTSIDE;
   }
 }

@@ -28,6 +28,7 @@ export const Res = {
   FLAGS: 3,
   HEADER_BYTES: 16,
   FLAG_BODY_OUTSIDE: 1,
+  FLAG_HEAD_OUTSIDE: 2,
 } as const;
 
 /** Method names by code; code 7 carries its own name. */

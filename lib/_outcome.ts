@@ -27,7 +27,9 @@ export function problem(status: number, detail: string): Reply {
     status,
     detail,
   });
-  return new Reply(body, status, "application/problem+json");
+  const reply = new Reply(body, status, "application/problem+json");
+  reply.problem = true;
+  return reply;
 }
 
 /**

@@ -117,6 +117,9 @@ export class App {
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
+    // Requests arrive percent-encoded: encode literal non-ASCII (and space)
+    // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
+    path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
     const route = { id: this.#routes.length, method, path, handler, options };
     this.#treeFor().add(method, path, route);
     this.#routes.push(route);
@@ -192,7 +195,8 @@ export class App {
    * @example
    * ```ts
    * import { App } from "@ferry/ferry";
-   * new App().static("/assets", "./public", { cacheControl: "public, max-age=3600" });
+   * const dir = Deno.makeTempDirSync();
+   * new App().static("/assets", dir, { cacheControl: "public, max-age=3600" });
    * ```
    */
   static(prefix: string, dir: string, options: StaticOptions = {}): this {
@@ -267,7 +271,8 @@ export class App {
       requestSlotBytes: resolved.native.requestSlotBytes,
       responseSlotBytes: resolved.native.responseSlotBytes,
       routes,
-      counter: this.#counter,
+      // Each server counts its own hops; app.fetch uses the app's counter.
+      counter: { hops: 0 },
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
       signal: options.signal,
       onStartup: [...this.#onStartup],

@@ -1,4 +1,4 @@
-import { Reply, type ReplyBody } from "./reply.ts";
+import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
 import { validHeader } from "./_header_check.ts";
@@ -84,6 +84,7 @@ export class Context {
 
   /** Sets the status used by the helpers and plain return values. */
   status(code: number): this {
+    checkStatus(code);
     this.#status = code;
     return this;
   }
@@ -115,7 +116,11 @@ export class Context {
   applyHeaders(reply: Reply): Reply {
     const headers = this.#headers;
     if (headers !== null) {
-      for (let i = 0; i < headers.length; i += 2) reply.set(headers[i], headers[i + 1]);
+      for (let i = 0; i < headers.length; i += 2) {
+        // An error answer keeps its problem+json type.
+        if (reply.problem && headers[i] === "content-type") continue;
+        reply.set(headers[i], headers[i + 1]);
+      }
     }
     return reply;
   }

@@ -29,6 +29,11 @@ export class Reply {
   status: number;
   /** The body: text, bytes or none. */
   body: ReplyBody;
+  /**
+   * An error answer made by Ferry (problem+json): headers set with
+   * `c.header()` apply to it, except `content-type`.
+   */
+  problem = false;
   #pairs: string[] | null;
   #headers: Headers | null = null;
 
@@ -40,6 +45,7 @@ export class Reply {
    * @param contentType `content-type` to send, if any.
    */
   constructor(body: ReplyBody, status = 200, contentType?: string) {
+    checkStatus(status);
     this.body = body;
     this.status = status;
     this.#pairs = contentType === undefined ? [] : ["content-type", contentType];
@@ -120,7 +126,10 @@ export class Reply {
     this.forEachHeader((name, value) => headers.append(name, value));
     const noBody = this.status === 204 || this.status === 304 ||
       this.status < 200;
-    return new Response(noBody ? null : this.body as BodyInit | null, {
+    // Bytes, not a string: a string body would make Response add a
+    // text/plain content-type that the network path does not send.
+    const body = typeof this.body === "string" ? new TextEncoder().encode(this.body) : this.body;
+    return new Response(noBody ? null : body as BodyInit | null, {
       status: this.status,
       statusText: STATUS_TEXT[this.status] ?? "",
       headers,
@@ -144,5 +153,12 @@ export class Reply {
       reply.headers.append("set-cookie", cookie);
     }
     return reply;
+  }
+}
+
+/** Throws a RangeError for a status HTTP cannot carry (below 200 or above 599). */
+export function checkStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new RangeError(`HTTP status must be an integer from 200 to 599, got ${status}`);
   }
 }

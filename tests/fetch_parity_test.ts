@@ -206,7 +206,7 @@ function divergentApp(): App {
 }
 
 Deno.test("app.fetch() and listen() agree on edge-case answers", {
-  ignore: true, // known divergences, listed in divergentApp()
+  ignore: false, // known divergences, listed in divergentApp()
 }, async () => {
   const app = divergentApp();
   await using t = serve(app);

@@ -159,7 +159,7 @@ Deno.test("listen() over HTTP/2 serves many streams on one connection", async ()
 
 Deno.test("c.req.url and Host come from :authority over HTTP/2", {
   // Known bug: Rust does not pass the :authority pseudo-header on.
-  ignore: true,
+  ignore: false,
 }, async () => {
   await using t = serve(h2app());
   const [answer] = await curl([`${t.base}/url`]);

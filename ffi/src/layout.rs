@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 5;
+pub(crate) const ABI_VERSION: u32 = 6;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -57,6 +57,8 @@ pub(crate) mod res {
     pub(crate) const HEADER_BYTES: usize = 16;
     /// The body was handed over with `ferry_set_body` instead of inline.
     pub(crate) const FLAG_BODY_OUTSIDE: u32 = 1;
+    /// Headers did not fit either: the outside bytes are headers then body.
+    pub(crate) const FLAG_HEAD_OUTSIDE: u32 = 2;
 }
 
 /// Method names by code; code `METHOD_OTHER` carries its name in the record.

@@ -25,20 +25,36 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
     let body_len = word(record, res::BODY_LEN) as usize;
     let flags = word(record, res::FLAGS);
     let start = res::HEADER_BYTES;
-    let body_outside = flags & res::FLAG_BODY_OUTSIDE != 0;
-    let inline_body = if body_outside { 0 } else { body_len };
-    if start + head_len + inline_body > record.len() {
-        return None;
-    }
-    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok())?;
-    let body = match outside {
-        Some(vec) if body_outside => Bytes::from(vec),
-        _ => Bytes::copy_from_slice(&record[start + head_len..start + head_len + inline_body]),
+    let head_outside = flags & res::FLAG_HEAD_OUTSIDE != 0;
+    let body_outside = head_outside || flags & res::FLAG_BODY_OUTSIDE != 0;
+    // Outside bytes are `head ++ body` when the head is outside too.
+    let outside = if body_outside { Some(Bytes::from(outside?)) } else { None };
+    let (head, body): (&[u8], Bytes) = match &outside {
+        Some(bytes) if head_outside => {
+            if head_len + body_len != bytes.len() {
+                return None;
+            }
+            (&bytes[..head_len], bytes.slice(head_len..))
+        }
+        Some(bytes) => {
+            if start + head_len > record.len() || body_len != bytes.len() {
+                return None;
+            }
+            (&record[start..start + head_len], bytes.clone())
+        }
+        None => {
+            if start + head_len + body_len > record.len() {
+                return None;
+            }
+            let body_at = start + head_len;
+            (&record[start..body_at], Bytes::copy_from_slice(&record[body_at..body_at + body_len]))
+        }
     };
+    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok())?;
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for line in record[start..start + head_len].split(|b| *b == b'\n') {
+    for line in head.split(|b| *b == b'\n') {
         if line.is_empty() {
             continue;
         }
@@ -82,13 +98,14 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// An RFC 9457 problem response made in Rust.
 pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
     let title = status.canonical_reason().unwrap_or("Error");
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    })
-    .to_string();
+    // Keys in RFC 9457 order, as TypeScript writes them.
+    let quote = |s: &str| serde_json::Value::from(s).to_string();
+    let body = format!(
+        r#"{{"type":"about:blank","title":{},"status":{},"detail":{}}}"#,
+        quote(title),
+        status.as_u16(),
+        quote(detail)
+    );
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     response

@@ -39,24 +39,26 @@ pub(crate) struct Router {
     by_pattern: BTreeMap<String, usize>,
 }
 
-/// Translates `/users/:id/*rest` into matchit's `/users/{id}/{*rest}`.
+/// Translates `/users/:id/*rest` into matchit's `/users/{p0}/{*p1}`.
+/// Parameters get positional names: TypeScript maps values to names per
+/// route, and `GET /users/:id` may share a tree node with
+/// `DELETE /users/:name`, which matchit would refuse under two names.
 pub(crate) fn to_matchit(pattern: &str) -> Result<String, String> {
     if !pattern.starts_with('/') {
         return Err(format!("route pattern \"{pattern}\" must start with \"/\""));
     }
     let mut out = String::with_capacity(pattern.len() + 8);
+    let mut param = 0;
     for (i, segment) in pattern.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
-        if let Some(name) = segment.strip_prefix(':') {
-            out.push('{');
-            out.push_str(name);
-            out.push('}');
-        } else if let Some(name) = segment.strip_prefix('*') {
-            out.push_str("{*");
-            out.push_str(name);
-            out.push('}');
+        if segment.starts_with(':') {
+            out.push_str(&format!("{{p{param}}}"));
+            param += 1;
+        } else if segment.starts_with('*') {
+            out.push_str(&format!("{{*p{param}}}"));
+            param += 1;
         } else {
             // matchit reserves braces; escape literal ones.
             out.push_str(&segment.replace('{', "{{").replace('}', "}}"));
@@ -129,7 +131,7 @@ mod tests {
         let mut r = Router::default();
         r.add("GET", "/", 0).unwrap();
         r.add("GET", "/users/:id", 1).unwrap();
-        r.add("DELETE", "/users/:id", 2).unwrap();
+        r.add("DELETE", "/users/:name", 2).unwrap();
         r.add("GET", "/files/*path", 3).unwrap();
         r.add(ANY, "/any", 4).unwrap();
         r

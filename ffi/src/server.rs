@@ -347,6 +347,14 @@ struct Remote<'a> {
 async fn handle(shared: &Shared, remote: Remote<'_>, req: Request<Incoming>) -> Response<Body> {
     shared.slots.counters.requests.fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = req.into_parts();
+    // HTTP/2 carries the host in `:authority`; handlers read `Host`.
+    if !parts.headers.contains_key(http::header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
+                parts.headers.insert(http::header::HOST, value);
+            }
+        }
+    }
     if let Some(refused) = check_limits(shared, &parts) {
         shared.native_answers.fetch_add(1, Ordering::Relaxed);
         return refused;
@@ -449,7 +457,8 @@ async fn route(
     *cell.responder.lock() = Some(tx);
     // From here the slot is JavaScript's until it commits, unless this
     // future ends first (timeout, client gone): then the guard reclaims it.
-    let _reclaim = Reclaim { slots, id };
+    let generation = cell.generation.load(Ordering::Acquire);
+    let _reclaim = Reclaim { slots, id, generation };
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
     // Handler timeouts are enforced by one sweeper task per server (see
@@ -495,11 +504,21 @@ async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
 struct Reclaim<'a> {
     slots: &'a Slots,
     id: u32,
+    /// The slot's generation while it carries this request: once it was
+    /// answered and reused, it is someone else's and must be left alone.
+    generation: u32,
 }
 
 impl Drop for Reclaim<'_> {
     fn drop(&mut self) {
-        let pending = self.slots.cell(self.id).responder.lock().take();
+        let cell = self.slots.cell(self.id);
+        let pending = {
+            let mut responder = cell.responder.lock();
+            if cell.generation.load(Ordering::Acquire) != self.generation {
+                return;
+            }
+            responder.take()
+        };
         if pending.is_some() {
             self.slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
             self.slots.release(self.id);
