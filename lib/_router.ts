@@ -100,16 +100,16 @@ const utf8 = new TextEncoder();
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
 /**
- * Percent-decodes like Rust's `percent_decode_str(..).decode_utf8()`: a `%`
- * not followed by two hex digits stays as it is; bytes that are not UTF-8
- * give `undefined`.
+ * Percent-decodes like Rust's router: a `%` not followed by two hex digits,
+ * or bytes that are not UTF-8, give `undefined` (a 400).
  */
 function percentDecode(raw: string): string | undefined {
   if (!raw.includes("%")) return raw;
   const bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const code = raw.charCodeAt(i);
-    if (code === 0x25 && HEX.test(raw.slice(i + 1, i + 3))) {
+    if (code === 0x25) {
+      if (!HEX.test(raw.slice(i + 1, i + 3))) return undefined;
       bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
       i += 2;
     } else if (code < 0x80) {

@@ -70,6 +70,8 @@ export interface ServerStats {
   connections: number;
   /** Answers committed after the client had gone. */
   abandoned: number;
+  /** Requests answered 504 because the handler took longer than `handlerTimeoutMs`. */
+  timeouts: number;
 }
 
 interface Counters extends HopCounter {
@@ -327,6 +329,7 @@ export class Server implements AsyncDisposable {
       slotsInUse: native[8],
       connections: native[9],
       abandoned: native[10],
+      timeouts: native[11],
     };
   }
 

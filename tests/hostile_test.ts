@@ -515,7 +515,7 @@ Deno.test("listen() answers 400 to invalid percent-encoding in a route param and
   // BUG (reported): router.rs find() uses percent_decode_str, which passes a
   // malformed escape like %ZZ or a trailing % through literally, so the
   // handler receives "%ZZ" and answers 200.
-  ignore: true,
+  ignore: false,
 }, async () => {
   await using t = serve(hostileApp());
   const port = t.server.addr.port;

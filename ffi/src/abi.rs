@@ -111,7 +111,10 @@ pub unsafe extern "C" fn ferry_server_start(config: *const u8, len: u32) -> i32 
         match started {
             Ok(server) => {
                 let mut servers = SERVERS.write();
-                let id = servers.iter().position(Option::is_none).unwrap_or(servers.len());
+                let id = servers
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or(servers.len());
                 if id == servers.len() {
                     servers.push(None);
                 }
@@ -146,7 +149,9 @@ pub extern "C" fn ferry_server_arena(id: u32) -> *mut c_void {
 #[no_mangle]
 pub extern "C" fn ferry_server_drain_ids(id: u32) -> *mut c_void {
     guard!(std::ptr::null_mut(), {
-        server(id).map_or(std::ptr::null_mut(), |s| s.shared.slots.drain_ids.as_ptr() as *mut c_void)
+        server(id).map_or(std::ptr::null_mut(), |s| {
+            s.shared.slots.drain_ids.as_ptr() as *mut c_void
+        })
     })
 }
 
@@ -154,7 +159,9 @@ pub extern "C" fn ferry_server_drain_ids(id: u32) -> *mut c_void {
 #[no_mangle]
 pub extern "C" fn ferry_server_commit_ids(id: u32) -> *mut c_void {
     guard!(std::ptr::null_mut(), {
-        server(id).map_or(std::ptr::null_mut(), |s| s.shared.slots.commit_ids.as_ptr() as *mut c_void)
+        server(id).map_or(std::ptr::null_mut(), |s| {
+            s.shared.slots.commit_ids.as_ptr() as *mut c_void
+        })
     })
 }
 
@@ -178,7 +185,9 @@ pub extern "C" fn ferry_pump(id: u32, commit: u32, max: u32) -> i32 {
 #[no_mangle]
 pub extern "C" fn ferry_wait(id: u32, timeout_ms: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        let Some(s) = server(id) else {
+            return Code::BadArgument as i32;
+        };
         match s.wait(Duration::from_millis(timeout_ms as u64)) {
             Woken::Ready => 1,
             Woken::TimedOut => 0,
@@ -226,13 +235,17 @@ pub unsafe extern "C" fn ferry_set_body(id: u32, slot: u32, buf: *const u8, len:
 #[no_mangle]
 pub unsafe extern "C" fn ferry_read_overflow(id: u32, slot: u32, buf: *mut u8, len: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        let Some(s) = server(id) else {
+            return Code::BadArgument as i32;
+        };
         if slot >= s.shared.slots.count || buf.is_null() {
             return Code::BadArgument as i32;
         }
         let cell = s.shared.slots.cell(slot);
         let stored = cell.overflow_req.lock();
-        let Some(data) = stored.as_ref() else { return Code::BadArgument as i32 };
+        let Some(data) = stored.as_ref() else {
+            return Code::BadArgument as i32;
+        };
         let n = data.len().min(len as usize);
         std::ptr::copy_nonoverlapping(data.as_ptr(), buf, n);
         n as i32
@@ -246,7 +259,9 @@ pub unsafe extern "C" fn ferry_read_overflow(id: u32, slot: u32, buf: *mut u8, l
 #[no_mangle]
 pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        let Some(s) = server(id) else { return Code::BadArgument as i32 };
+        let Some(s) = server(id) else {
+            return Code::BadArgument as i32;
+        };
         if out.is_null() {
             return Code::BadArgument as i32;
         }

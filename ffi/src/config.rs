@@ -142,7 +142,11 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_field() {
-        assert!(ServerConfig::parse(br#"{"slots":0}"#).unwrap_err().contains("slots"));
-        assert!(ServerConfig::parse(b"nope").unwrap_err().contains("invalid server config"));
+        assert!(ServerConfig::parse(br#"{"slots":0}"#)
+            .unwrap_err()
+            .contains("slots"));
+        assert!(ServerConfig::parse(b"nope")
+            .unwrap_err()
+            .contains("invalid server config"));
     }
 }

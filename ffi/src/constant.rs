@@ -38,19 +38,29 @@ impl Constants {
     pub(crate) fn from_routes(routes: &[RouteConfig]) -> Result<Constants, String> {
         let mut by_route = HashMap::new();
         for route in routes {
-            let Some(answer) = &route.constant else { continue };
+            let Some(answer) = &route.constant else {
+                continue;
+            };
             let status = StatusCode::from_u16(answer.status)
                 .map_err(|_| format!("const route {}: bad status {}", route.path, answer.status))?;
             let mut headers = HeaderMap::new();
             for (name, value) in &answer.headers {
                 let name = HeaderName::from_bytes(name.as_bytes())
                     .map_err(|_| format!("const route {}: bad header name {name:?}", route.path))?;
-                let value = HeaderValue::from_str(value)
-                    .map_err(|_| format!("const route {}: bad header value {value:?}", route.path))?;
+                let value = HeaderValue::from_str(value).map_err(|_| {
+                    format!("const route {}: bad header value {value:?}", route.path)
+                })?;
                 headers.append(name, value);
             }
             let body = Bytes::from(answer.body.clone());
-            by_route.insert(route.id, Constant { status, headers, body });
+            by_route.insert(
+                route.id,
+                Constant {
+                    status,
+                    headers,
+                    body,
+                },
+            );
         }
         Ok(Constants { by_route })
     }

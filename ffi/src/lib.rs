@@ -13,6 +13,8 @@ pub mod abi;
 mod body;
 mod config;
 mod constant;
+#[cfg(test)]
+mod fuzz;
 mod layout;
 mod native;
 mod record;
@@ -21,4 +23,3 @@ mod router;
 mod server;
 mod slots;
 mod statics;
-#[cfg(test)] mod fuzz;

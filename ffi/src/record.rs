@@ -39,9 +39,17 @@ impl Writer<'_> {
 
 /// Exact size of each block: method, params, headers.
 fn sizes(parts: &RequestParts<'_>, code: u32) -> (usize, usize, usize) {
-    let method = if code == METHOD_OTHER { parts.method.as_str().len() } else { 0 };
+    let method = if code == METHOD_OTHER {
+        parts.method.as_str().len()
+    } else {
+        0
+    };
     let params = parts.params.iter().map(|v| 4 + v.len()).sum();
-    let headers = parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 2).sum();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 2)
+        .sum();
     (method, params, headers)
 }
 
@@ -82,12 +90,22 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
     let record = unsafe { slots.req_mut(id) };
     let mut flags = if parts.http2 { req::FLAG_HTTP2 } else { 0 };
     if req::HEADER_BYTES + total <= record.len() {
-        let mut w = Writer { out: &mut record[req::HEADER_BYTES..], at: 0 };
+        let mut w = Writer {
+            out: &mut record[req::HEADER_BYTES..],
+            at: 0,
+        };
         pack(parts, code, &mut w);
     } else {
         flags |= req::FLAG_OVERFLOW;
         let mut bytes = vec![0u8; total];
-        pack(parts, code, &mut Writer { out: &mut bytes, at: 0 });
+        pack(
+            parts,
+            code,
+            &mut Writer {
+                out: &mut bytes,
+                at: 0,
+            },
+        );
         *cell.overflow_req.lock() = Some(bytes);
     }
     put_u32(record, req::ROUTE, parts.route);
@@ -113,7 +131,11 @@ mod tests {
         u32::from_le_bytes(buf[i * 4..i * 4 + 4].try_into().unwrap())
     }
 
-    fn parts<'a>(headers: &'a HeaderMap, body: &'a Bytes, params: &'a [String]) -> RequestParts<'a> {
+    fn parts<'a>(
+        headers: &'a HeaderMap,
+        body: &'a Bytes,
+        params: &'a [String],
+    ) -> RequestParts<'a> {
         RequestParts {
             route: 9,
             method: &Method::POST,

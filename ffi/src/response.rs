@@ -7,8 +7,8 @@ use http::{Response, StatusCode};
 
 use crate::layout::res;
 
-pub(crate) use crate::body::Body;
 use crate::body::full;
+pub(crate) use crate::body::Body;
 
 fn word(buf: &[u8], i: usize) -> u32 {
     u32::from_le_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]])
@@ -20,6 +20,9 @@ fn word(buf: &[u8], i: usize) -> u32 {
 /// invalid (CR, LF, NUL) or hop-by-hop are dropped. `None` for a malformed
 /// record.
 pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
+    if record.len() < res::HEADER_BYTES {
+        return None;
+    }
     let status = word(record, res::STATUS);
     let head_len = word(record, res::HEADERS_LEN) as usize;
     let body_len = word(record, res::BODY_LEN) as usize;
@@ -28,7 +31,11 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
     let head_outside = flags & res::FLAG_HEAD_OUTSIDE != 0;
     let body_outside = head_outside || flags & res::FLAG_BODY_OUTSIDE != 0;
     // Outside bytes are `head ++ body` when the head is outside too.
-    let outside = if body_outside { Some(Bytes::from(outside?)) } else { None };
+    let outside = if body_outside {
+        Some(Bytes::from(outside?))
+    } else {
+        None
+    };
     let (head, body): (&[u8], Bytes) = match &outside {
         Some(bytes) if head_outside => {
             if head_len + body_len != bytes.len() {
@@ -47,10 +54,15 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
                 return None;
             }
             let body_at = start + head_len;
-            (&record[start..body_at], Bytes::copy_from_slice(&record[body_at..body_at + body_len]))
+            (
+                &record[start..body_at],
+                Bytes::copy_from_slice(&record[body_at..body_at + body_len]),
+            )
         }
     };
-    let status = u16::try_from(status).ok().and_then(|s| StatusCode::from_u16(s).ok())?;
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())?;
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -58,7 +70,9 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
         if line.is_empty() {
             continue;
         }
-        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
             (Ok(name), Ok(value)) => {
@@ -78,7 +92,10 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
 
 /// The answer for a record TypeScript wrote wrongly (a Ferry bug).
 pub(crate) fn malformed() -> Response<Body> {
-    problem(StatusCode::INTERNAL_SERVER_ERROR, "malformed response record")
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "malformed response record",
+    )
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
@@ -108,16 +125,19 @@ pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
     );
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
 /// 503 with `Retry-After`, for a full arena or a closing server.
 pub(crate) fn unavailable(detail: &str) -> Response<Body> {
     let mut response = problem(StatusCode::SERVICE_UNAVAILABLE, detail);
-    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
@@ -127,7 +147,10 @@ mod tests {
 
     fn record(status: u32, head: &[u8], body: &[u8]) -> Vec<u8> {
         let mut rec = vec![0u8; 256];
-        for (i, v) in [status, head.len() as u32, body.len() as u32, 0].iter().enumerate() {
+        for (i, v) in [status, head.len() as u32, body.len() as u32, 0]
+            .iter()
+            .enumerate()
+        {
             rec[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
         }
         rec[16..16 + head.len()].copy_from_slice(head);

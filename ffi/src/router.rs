@@ -92,16 +92,29 @@ impl Router {
 
     /// Routes a raw (percent-encoded) path.
     pub(crate) fn find(&self, method: &str, path: &str) -> Routed {
-        let Ok(matched) = self.tree.at(path) else { return Routed::NotFound };
+        let Ok(matched) = self.tree.at(path) else {
+            return Routed::NotFound;
+        };
         let endpoint = &self.endpoints[*matched.value];
         let id = endpoint
             .by_method
             .get(method)
-            .or_else(|| if method == "HEAD" { endpoint.by_method.get("GET") } else { None })
+            .or_else(|| {
+                if method == "HEAD" {
+                    endpoint.by_method.get("GET")
+                } else {
+                    None
+                }
+            })
             .or_else(|| endpoint.by_method.get(ANY));
-        let Some(id) = id else { return Routed::MethodNotAllowed(allow(endpoint)) };
+        let Some(id) = id else {
+            return Routed::MethodNotAllowed(allow(endpoint));
+        };
         let mut params = Vec::with_capacity(matched.params.len());
         for (_, raw) in matched.params.iter() {
+            if !well_formed(raw) {
+                return Routed::BadParam;
+            }
             match percent_decode_str(raw).decode_utf8() {
                 Ok(value) => params.push(value.into_owned()),
                 Err(_) => return Routed::BadParam,
@@ -109,6 +122,25 @@ impl Router {
         }
         Routed::Found(*id, params)
     }
+}
+
+/// Whether every `%` is followed by two hex digits (percent_decode_str would
+/// pass a malformed escape through as text).
+fn well_formed(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
 }
 
 fn allow(endpoint: &Endpoint) -> String {
@@ -140,9 +172,18 @@ mod tests {
     #[test]
     fn finds_params_and_wildcards_decoded() {
         let r = router();
-        assert_eq!(r.find("GET", "/users/a%20b"), Routed::Found(1, vec!["a b".into()]));
-        assert_eq!(r.find("DELETE", "/users/7"), Routed::Found(2, vec!["7".into()]));
-        assert_eq!(r.find("GET", "/files/a/b.txt"), Routed::Found(3, vec!["a/b.txt".into()]));
+        assert_eq!(
+            r.find("GET", "/users/a%20b"),
+            Routed::Found(1, vec!["a b".into()])
+        );
+        assert_eq!(
+            r.find("DELETE", "/users/7"),
+            Routed::Found(2, vec!["7".into()])
+        );
+        assert_eq!(
+            r.find("GET", "/files/a/b.txt"),
+            Routed::Found(3, vec!["a/b.txt".into()])
+        );
         assert_eq!(r.find("PATCH", "/any"), Routed::Found(4, vec![]));
     }
 
@@ -166,6 +207,8 @@ mod tests {
     #[test]
     fn invalid_utf8_param_is_refused() {
         assert_eq!(router().find("GET", "/users/%FF"), Routed::BadParam);
+        assert_eq!(router().find("GET", "/users/%ZZ"), Routed::BadParam);
+        assert_eq!(router().find("GET", "/users/a%2"), Routed::BadParam);
     }
 
     #[test]

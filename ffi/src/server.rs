@@ -23,11 +23,11 @@ use crate::body;
 use crate::config::{Engine, ServerConfig};
 use crate::constant::Constants;
 use crate::native::Native;
-use crate::statics::Statics;
 use crate::record::{write_request, RequestParts};
 use crate::response::{self, problem, unavailable, Body};
-use crate::router::{Router, Routed};
+use crate::router::{Routed, Router};
 use crate::slots::{Slots, Woken};
+use crate::statics::Statics;
 
 /// State shared by every connection task and the JS-facing calls.
 pub(crate) struct Shared {
@@ -63,7 +63,8 @@ impl Server {
             router.add(&route.method, &route.path, route.id)?;
         }
         let addr = format!("{}:{}", config.hostname, config.port);
-        let listener = StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener =
+            StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
         let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let engine = config.engine;
@@ -73,7 +74,9 @@ impl Server {
                 .thread_name("ferry-io")
                 .enable_all()
                 .build(),
-            Engine::Pump => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+            Engine::Pump => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build(),
         }
         .map_err(|e| format!("cannot start the I/O runtime: {e}"))?;
         let slots = Arc::new(Slots::new(
@@ -114,7 +117,14 @@ impl Server {
             runtime.spawn(sweep_timeouts(shared.clone(), limit));
         }
         let runtime = parking_lot::Mutex::new(Some(Arc::new(runtime)));
-        Ok(Server { shared, runtime, engine, stop_accepting, start_accepting, local_addr })
+        Ok(Server {
+            shared,
+            runtime,
+            engine,
+            stop_accepting,
+            start_accepting,
+            local_addr,
+        })
     }
 
     fn runtime(&self) -> Option<Arc<Runtime>> {
@@ -221,7 +231,10 @@ impl Server {
             }
             slots.release(id);
         }
-        slots.counters.committed.fetch_add(n as u64, Ordering::Relaxed);
+        slots
+            .counters
+            .committed
+            .fetch_add(n as u64, Ordering::Relaxed);
         sent
     }
 
@@ -248,7 +261,10 @@ async fn accept_loop(
         .header_read_timeout(Duration::from_millis(shared.config.header_timeout_ms))
         .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(256);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(256);
     let builder = Arc::new(builder);
     loop {
         tokio::select! {
@@ -281,7 +297,10 @@ async fn serve_connection(
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let activity = Arc::new(Activity { in_flight: AtomicU32::new(0), last_ms: AtomicU64::new(0) });
+    let activity = Arc::new(Activity {
+        in_flight: AtomicU32::new(0),
+        last_ms: AtomicU64::new(0),
+    });
     let remote_text: Arc<str> = remote.to_string().into();
     let now_ms = |s: &Shared| s.started.elapsed().as_millis() as u64;
     activity.last_ms.store(now_ms(&shared), Ordering::Relaxed);
@@ -292,7 +311,17 @@ async fn serve_connection(
             async move {
                 activity.in_flight.fetch_add(1, Ordering::Relaxed);
                 let _done = Done(&activity, &shared);
-                Ok::<_, Infallible>(handle(&shared, Remote { addr: remote, text: &text }, req).await)
+                Ok::<_, Infallible>(
+                    handle(
+                        &shared,
+                        Remote {
+                            addr: remote,
+                            text: &text,
+                        },
+                        req,
+                    )
+                    .await,
+                )
             }
         })
     };
@@ -330,7 +359,10 @@ struct Done<'a>(&'a Activity, &'a Shared);
 impl Drop for Done<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.0.last_ms.store(self.1.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.0.last_ms.store(
+            self.1.started.elapsed().as_millis() as u64,
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -345,7 +377,11 @@ struct Remote<'a> {
 }
 
 async fn handle(shared: &Shared, remote: Remote<'_>, req: Request<Incoming>) -> Response<Body> {
-    shared.slots.counters.requests.fetch_add(1, Ordering::Relaxed);
+    shared
+        .slots
+        .counters
+        .requests
+        .fetch_add(1, Ordering::Relaxed);
     let (mut parts, body) = req.into_parts();
     // HTTP/2 carries the host in `:authority`; handlers read `Host`.
     if !parts.headers.contains_key(http::header::HOST) {
@@ -387,10 +423,16 @@ fn check_limits(shared: &Shared, parts: &http::request::Parts) -> Option<Respons
     }
     let target_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > config.max_url_bytes as usize {
-        return Some(problem(StatusCode::URI_TOO_LONG, "the request target is too long"));
+        return Some(problem(
+            StatusCode::URI_TOO_LONG,
+            "the request target is too long",
+        ));
     }
-    let header_bytes: usize =
-        parts.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
     if header_bytes > config.max_header_bytes as usize {
         let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
         return Some(problem(status, "the request headers are too large"));
@@ -410,9 +452,14 @@ async fn route(
     }
     let (route, params) = match shared.router.find(parts.method.as_str(), parts.uri.path()) {
         Routed::Found(route, params) => (route, params),
-        Routed::NotFound => return Native(problem(StatusCode::NOT_FOUND, "no route matches this path")),
+        Routed::NotFound => {
+            return Native(problem(StatusCode::NOT_FOUND, "no route matches this path"))
+        }
         Routed::BadParam => {
-            return Native(problem(StatusCode::BAD_REQUEST, "the path is not valid percent-encoded UTF-8"))
+            return Native(problem(
+                StatusCode::BAD_REQUEST,
+                "the path is not valid percent-encoded UTF-8",
+            ))
         }
         Routed::MethodNotAllowed(allow) => {
             let mut response = if parts.method == http::Method::OPTIONS {
@@ -420,7 +467,10 @@ async fn route(
                 *r.status_mut() = StatusCode::NO_CONTENT;
                 r
             } else {
-                problem(StatusCode::METHOD_NOT_ALLOWED, "this path does not answer that method")
+                problem(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "this path does not answer that method",
+                )
             };
             if let Ok(value) = HeaderValue::from_str(&allow) {
                 response.headers_mut().insert(ALLOW, value);
@@ -453,12 +503,19 @@ async fn route(
     write_request(slots, id, &request);
     let (tx, rx) = oneshot::channel::<Response<Body>>();
     let cell = slots.cell(id);
-    cell.published_ms.store(shared.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    cell.published_ms.store(
+        shared.started.elapsed().as_millis() as u64,
+        Ordering::Relaxed,
+    );
     *cell.responder.lock() = Some(tx);
     // From here the slot is JavaScript's until it commits, unless this
     // future ends first (timeout, client gone): then the guard reclaims it.
     let generation = cell.generation.load(Ordering::Acquire);
-    let _reclaim = Reclaim { slots, id, generation };
+    let _reclaim = Reclaim {
+        slots,
+        id,
+        generation,
+    };
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
     // Handler timeouts are enforced by one sweeper task per server (see
@@ -489,7 +546,9 @@ async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
             if now.saturating_sub(cell.published_ms.load(Ordering::Relaxed)) < limit_ms {
                 continue;
             }
-            let Some(responder) = cell.responder.lock().take() else { continue };
+            let Some(responder) = cell.responder.lock().take() else {
+                continue;
+            };
             slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             let detail = "the handler did not answer in time";
             let _ = responder.send(problem(StatusCode::GATEWAY_TIMEOUT, detail));
@@ -520,7 +579,10 @@ impl Drop for Reclaim<'_> {
             responder.take()
         };
         if pending.is_some() {
-            self.slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+            self.slots
+                .counters
+                .abandoned
+                .fetch_add(1, Ordering::Relaxed);
             self.slots.release(self.id);
         }
     }
@@ -535,10 +597,15 @@ async fn read_body(
         return Ok(Bytes::new());
     }
     let too_large = || {
-        let detail = format!("the request body is larger than {} bytes", config.max_body_bytes);
+        let detail = format!(
+            "the request body is larger than {} bytes",
+            config.max_body_bytes
+        );
         problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)
     };
-    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body_bytes) {
         return Err(too_large());
     }
@@ -547,7 +614,13 @@ async fn read_body(
     match tokio::time::timeout(timeout, limited.collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(_)) => Err(problem(StatusCode::BAD_REQUEST, "the request body could not be read")),
-        Err(_) => Err(problem(StatusCode::REQUEST_TIMEOUT, "the request body arrived too slowly")),
+        Ok(Err(_)) => Err(problem(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        )),
+        Err(_) => Err(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body arrived too slowly",
+        )),
     }
 }

@@ -212,7 +212,9 @@ impl Slots {
         }
         if n > 0 {
             self.counters.drained.fetch_add(n as u64, Ordering::Relaxed);
-            self.counters.drains_nonempty.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .drains_nonempty
+                .fetch_add(1, Ordering::Relaxed);
         }
         n
     }
@@ -231,7 +233,11 @@ impl Slots {
                 break Woken::Ready;
             }
             if self.park_cv.wait_for(&mut guard, timeout).timed_out() {
-                break if self.ready.is_empty() { Woken::TimedOut } else { Woken::Ready };
+                break if self.ready.is_empty() {
+                    Woken::TimedOut
+                } else {
+                    Woken::Ready
+                };
             }
         };
         self.parked.store(false, Ordering::Relaxed);
@@ -261,7 +267,11 @@ impl Slots {
                 break Woken::Ready;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break if self.ready.is_empty() { Woken::TimedOut } else { Woken::Ready };
+                break if self.ready.is_empty() {
+                    Woken::TimedOut
+                } else {
+                    Woken::Ready
+                };
             }
         };
         self.parked.store(false, Ordering::Relaxed);
@@ -328,7 +338,10 @@ mod tests {
         assert!(matches!(t.join().unwrap(), Woken::Ready));
         assert!(matches!(slots.park(Duration::from_millis(1)), Woken::Ready));
         slots.drain(2);
-        assert!(matches!(slots.park(Duration::from_millis(1)), Woken::TimedOut));
+        assert!(matches!(
+            slots.park(Duration::from_millis(1)),
+            Woken::TimedOut
+        ));
         slots.close();
         assert!(matches!(slots.park(Duration::from_secs(5)), Woken::Closed));
     }
