@@ -18,11 +18,12 @@
  *
  * @module
  */
-export { App, type Method } from "./lib/app.ts";
+export { App, type Hook, type Method } from "./lib/app.ts";
 export { Context } from "./lib/context.ts";
 export { FerryRequest } from "./lib/request.ts";
 export { Reply, type ReplyBody } from "./lib/reply.ts";
 export { HttpError } from "./lib/http_error.ts";
+export { contextStorage, getContext } from "./lib/async_context.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";
 export {

@@ -1,13 +1,21 @@
 // A route's middleware chain and handler, compiled once into a plan and run
 // with run-length batching: consecutive synchronous steps run in one plain
 // loop, and only a step that actually returns a promise costs a hop (an
-// await). A chain of sync middleware with a sync handler therefore finishes
+// await). Sync or async is read from what each call returns, never from a
+// flag. A chain of sync middleware with a sync handler therefore finishes
 // synchronously, inside the drain that delivered the request.
+//
+// Order: inbound layers (before and onion, global then route, in
+// registration order), the handler, onions unwinding, then every
+// after-middleware. Whatever the inbound part ends with (the handler's
+// answer, an early return, an error reply) goes through the after chain.
+// Semantics and numbers: docs/middleware.md.
 
 import type { Context } from "./context.ts";
 import type { After, Before, Handler, Onion } from "./middleware.ts";
 import { errorReply, toReply } from "./_outcome.ts";
 import { Reply } from "./reply.ts";
+import { CONTEXT_STORAGE, requestStorage } from "./async_context.ts";
 
 /** One inbound step: before-middleware or onion middleware. */
 export type Layer =
@@ -19,6 +27,11 @@ export interface Plan {
   readonly inbound: readonly Layer[];
   readonly after: readonly After[];
   readonly handler: Handler;
+  /**
+   * Whether requests run inside the context storage (`contextStorage()` is
+   * among the layers). Worked out on the first run when left unset.
+   */
+  scoped?: boolean;
 }
 
 /** Counts awaits taken by plans, for `server.stats()`. */
@@ -32,12 +45,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
       typeof (value as { then?: unknown }).then === "function");
 }
 
-/** Runs a plan; a Reply when every step was synchronous, else a promise. */
+/**
+ * Runs a plan for one request: a Reply when every step was synchronous,
+ * else a promise of one. Never throws and never rejects: errors become
+ * problem+json replies that still pass through the after chain.
+ */
 export function runPlan(
   plan: Plan,
   c: Context,
   counter: HopCounter,
 ): Reply | Promise<Reply> {
+  const scoped = plan.scoped ??= plan.inbound.some((l) => l.fn === CONTEXT_STORAGE);
+  return scoped ? requestStorage.run(c, run, plan, c, counter) : run(plan, c, counter);
+}
+
+function run(plan: Plan, c: Context, counter: HopCounter): Reply | Promise<Reply> {
   let reply: Reply | Promise<Reply>;
   try {
     reply = inbound(plan, c, 0, counter);
@@ -51,6 +73,14 @@ export function runPlan(
   );
 }
 
+/** A value returned by a step, as a Reply; a Web Response costs one hop. */
+function answer(value: unknown, c: Context, counter: HopCounter): Reply | Promise<Reply> {
+  const reply = toReply(value, c);
+  if (!(reply instanceof Reply)) counter.hops++;
+  return reply;
+}
+
+/** Runs inbound layers from `from`, then the handler. May throw. */
 function inbound(
   plan: Plan,
   c: Context,
@@ -60,51 +90,83 @@ function inbound(
   const layers = plan.inbound;
   for (let i = from; i < layers.length; i++) {
     const layer = layers[i];
-    if (layer.kind === "onion") return onion(plan, c, layer.fn, i + 1, counter);
+    if (layer.kind === "onion") {
+      if (layer.fn === CONTEXT_STORAGE) continue;
+      return onion(plan, c, layer.fn, i + 1, counter);
+    }
     const out = layer.fn(c);
     if (out === undefined) continue;
     if (isThenable(out)) {
       counter.hops++;
       const next = i + 1;
       return Promise.resolve(out).then((v) =>
-        v === undefined ? inbound(plan, c, next, counter) : toReply(v, c)
+        v === undefined ? inbound(plan, c, next, counter) : answer(v, c, counter)
       );
     }
-    return toReply(out, c);
+    return answer(out, c, counter);
   }
   const out = plan.handler(c);
   if (isThenable(out)) {
     counter.hops++;
-    return Promise.resolve(out).then((v) => toReply(v, c));
+    return Promise.resolve(out).then((v) => answer(v, c, counter));
   }
-  return toReply(out, c);
+  return answer(out, c, counter);
 }
 
+/**
+ * Runs the rest of the inbound chain for an onion's `next()`: the promise
+ * never rejects (errors are already replies, as after-middleware sees
+ * them) and leaves the reply in `c.res`.
+ */
+function rest(plan: Plan, c: Context, from: number, counter: HopCounter): Promise<Reply> {
+  const keep = (r: Reply): Reply => c.res = r;
+  let reply: Reply | Promise<Reply>;
+  try {
+    reply = inbound(plan, c, from, counter);
+  } catch (error) {
+    return Promise.resolve(keep(errorReply(error)));
+  }
+  if (reply instanceof Reply) return Promise.resolve(keep(reply));
+  return reply.then(keep, (error) => keep(errorReply(error)));
+}
+
+/**
+ * One onion layer. An onion that answers synchronously without calling
+ * `next()` costs nothing; otherwise it is one hop (the wait for its
+ * promise, or for `next()`).
+ */
 function onion(
   plan: Plan,
   c: Context,
   fn: Onion,
-  next: number,
+  from: number,
   counter: HopCounter,
-): Promise<Reply> {
+): Reply | Promise<Reply> {
   let inner: Promise<Reply> | undefined;
-  const callNext = (): Promise<Reply> => {
-    inner ??= Promise.resolve(inbound(plan, c, next, counter)).then((r) => {
-      c.res = r;
-      return r;
-    });
-    return inner;
-  };
+  const next = (): Promise<Reply> => inner ??= rest(plan, c, from, counter);
+  const out = fn(c, next);
+  if (!isThenable(out)) {
+    if (inner === undefined) return answer(out === undefined ? unanswered() : out, c, counter);
+    counter.hops++;
+    return out === undefined ? inner.then(() => c.res!) : inner.then(() => answer(out, c, counter));
+  }
   counter.hops++;
-  return Promise.resolve(fn(c, callNext)).then((v): Reply | Promise<Reply> => {
-    if (v !== undefined) return toReply(v, c);
-    if (inner) return inner.then(() => c.res!);
-    throw new Error(
-      "An onion middleware neither called next() nor returned a response.",
-    );
+  return Promise.resolve(out).then((v): Reply | Promise<Reply> => {
+    if (v !== undefined) return answer(v, c, counter);
+    if (inner === undefined) unanswered();
+    return inner.then(() => c.res!);
   });
 }
 
+function unanswered(): never {
+  throw new Error("An onion middleware neither called next() nor returned a response.");
+}
+
+/**
+ * Runs after-middleware from `from`. Each sees `c.res` and the current
+ * reply and may replace it; a throw replaces it with an error reply and
+ * the rest of the chain still runs. Never throws.
+ */
 function outbound(
   plan: Plan,
   c: Context,
@@ -112,40 +174,52 @@ function outbound(
   from: number,
   counter: HopCounter,
 ): Reply | Promise<Reply> {
-  if (from === 0) c.applyHeaders(reply);
+  if (from === 0) reply = withHeaders(c, reply);
   const after = plan.after;
   for (let i = from; i < after.length; i++) {
     c.res = reply;
     let out: unknown;
     try {
       out = after[i](c, reply);
-    } catch (error) {
-      reply = errorReply(error);
-      continue;
-    }
-    if (out === undefined) continue;
-    if (isThenable(out)) {
-      counter.hops++;
-      const next = i + 1;
-      const current = reply;
-      return Promise.resolve(out).then(
-        (v) => v === undefined ? current : toReply(v, c),
-        errorReply,
-      ).then((r) => outbound(plan, c, r, next, counter));
-    }
-    try {
-      const replaced = toReply(out, c);
-      if (replaced instanceof Reply) {
-        reply = replaced;
-      } else {
+      if (out === undefined) continue;
+      if (isThenable(out)) {
         counter.hops++;
         const next = i + 1;
-        return replaced.then((r) => outbound(plan, c, r, next, counter));
+        const current = reply;
+        return Promise.resolve(out).then(
+          (v) => v === undefined ? current : answer(v, c, counter),
+        ).then(
+          (r) => outbound(plan, c, r, next, counter),
+          (error) => outbound(plan, c, failed(c, error), next, counter),
+        );
       }
+      const replaced = answer(out, c, counter);
+      if (!(replaced instanceof Reply)) {
+        const next = i + 1;
+        return replaced.then(
+          (r) => outbound(plan, c, r, next, counter),
+          (error) => outbound(plan, c, failed(c, error), next, counter),
+        );
+      }
+      reply = replaced;
     } catch (error) {
-      reply = errorReply(error);
+      reply = failed(c, error);
     }
   }
   c.res = reply;
   return reply;
+}
+
+/** Applies `c.header()` headers; a bad header value becomes a 500. */
+function withHeaders(c: Context, reply: Reply): Reply {
+  try {
+    return c.applyHeaders(reply);
+  } catch (error) {
+    return errorReply(error);
+  }
+}
+
+/** The reply for an error thrown by after-middleware. */
+function failed(c: Context, error: unknown): Reply {
+  return withHeaders(c, errorReply(error));
 }

@@ -33,7 +33,13 @@ export type Handler = (c: Context) => HandlerResult | Promise<HandlerResult>;
 /**
  * Middleware run before the handler. Return nothing to continue, or a
  * response (anything a handler may return) to answer early: the rest of
- * the before chain and the handler are skipped, after-middleware still runs.
+ * the before chain and the handler are skipped, headers set with
+ * `c.header()` still apply and every after-middleware still runs.
+ *
+ * Sync or async is read from what the function returns on each call (an
+ * `async` function returns a promise), never from a flag. Consecutive sync
+ * middleware run in one plain loop; each promise returned costs one hop.
+ * See docs/middleware.md.
  *
  * @example
  * ```ts
@@ -48,7 +54,12 @@ export type Before = (c: Context) => HandlerResult | Promise<HandlerResult>;
 
 /**
  * Middleware run once a response exists (from the handler, an early
- * return, or an error). Change `res` in place, or return a new response.
+ * return, or an error), after every onion has unwound, global ones first,
+ * in registration order. It sees the same `c` (so `c.req` and values from
+ * `c.set()`) and the response as `res` (also `c.res`). Change `res` in
+ * place, or return a new response (anything a handler may return). If it
+ * throws, the response becomes the error's problem+json reply and the
+ * remaining after-middleware still runs.
  *
  * @example
  * ```ts
@@ -64,7 +75,11 @@ export type After = (
 
 /**
  * Onion middleware, as in Hono and Koa: `await next()` runs the rest of
- * the chain and gives its response. Always costs an `await`; prefer
+ * the inbound chain (later before and onion middleware and the handler) and
+ * gives its response, also left in `c.res`. `next()` never rejects: an
+ * error inside becomes its problem+json reply, as after-middleware would
+ * see it. Return nothing to keep that response, or a new one. Costs a hop
+ * unless it answers synchronously without calling `next()`; prefer
  * `Before`/`After` when you do not need to wrap the handler.
  *
  * @example
@@ -96,11 +111,14 @@ export type Onion = (
  * ```
  */
 export interface RouteOptions {
-  /** Before-middleware for this route, run after the global ones. @default [] */
+  /**
+   * Before-middleware for this route, run after every global before and
+   * onion middleware. @default []
+   */
   before?: Before[];
   /** After-middleware for this route, run after the global ones. @default [] */
   after?: After[];
-  /** Onion middleware for this route, run after the global ones. @default [] */
+  /** Onion middleware for this route, run after its `before`. @default [] */
   use?: Onion[];
   /**
    * Compute the response once, at `listen()`, and let Rust serve it with no
