@@ -1,7 +1,7 @@
 // Per-request async context, opt-in. Entering an AsyncLocalStorage costs
-// ~0.3–0.7 µs per request on Deno 2.9 (bench/micro/middleware_bench.ts),
-// several times a whole sync middleware chain, so plans only enter it when
-// the app asked for it with `app.use(contextStorage())`.
+// ~0.3 µs per request on Deno 2.9 (0.15 µs at best, 0.8–1.5 µs on average
+// once GC is counted; docs/middleware.md), more than a 32-step sync chain,
+// so plans only enter it when the app asks with `app.use(contextStorage())`.
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Context } from "./context.ts";
@@ -26,8 +26,8 @@ export const CONTEXT_STORAGE: Onion = (c, next) => requestStorage.run(c, next);
  * own `AsyncLocalStorage`s (even `enterWith`) stay scoped to the request.
  *
  * Where it is registered does not matter: the scope always wraps the whole
- * request. It costs no hop; entering the scope costs roughly 0.3–0.7 µs per
- * request, which is why it is not on by default.
+ * request. It costs no hop; entering the scope costs ~0.3 µs per request
+ * (more once GC is counted), which is why it is not on by default.
  *
  * @example Request-scoped logging without passing `c` around
  * ```ts
