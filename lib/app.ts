@@ -46,8 +46,6 @@ type GlobalStep =
   | Layer
   | { kind: "after"; fn: After };
 
-const ASYNC_FUNCTION = (async () => {}).constructor;
-
 /**
  * A Ferry application: routes, middleware, and the way to serve them.
  * Rust routes and parses; handlers run in TypeScript, many requests per FFI
@@ -350,6 +348,5 @@ function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): 
   if (typeof fn !== "function") {
     throw new TypeError(`app.${kind}() needs a function, got ${typeof fn}`);
   }
-  void ASYNC_FUNCTION;
   return fn;
 }
