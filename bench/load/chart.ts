@@ -110,11 +110,13 @@ export function renderChart(report: Report): string {
     );
     peers.forEach((peer, pi) => {
       const by = gy + pi * (barH + barGap);
-      const r = s.peers.find((p) => p.peer === peer)?.summary?.ratio;
+      const entry = s.peers.find((p) => p.peer === peer);
+      const r = entry?.summary?.ratio;
       if (!r) {
+        const why = entry?.skipped ? "skipped" : "no ratio (runs discarded)";
         out.push(
           `<text x="${left + 4}" y="${by + barH - 1}" fill="#9ca3af" ` +
-            `font-size="9">${esc(labels.get(peer)!)}: skipped</text>`,
+            `font-size="9">${esc(labels.get(peer)!)}: ${why}</text>`,
         );
         return;
       }

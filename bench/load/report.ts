@@ -54,13 +54,18 @@ export function renderMarkdown(report: Report): string {
     for (const p of s.peers) {
       const sum = p.summary;
       if (!sum) {
-        const why = p.skipped ?? "every run discarded";
+        const state = p.skipped ? "skipped" : "all discarded";
         lines.push(
-          `| ${s.name} | ${p.label} | skipped | – | – | – | – | – | ` +
+          `| ${s.name} | ${p.label} | ${state} | – | – | – | – | – | ` +
             `0/${p.runs.length} | – |`,
         );
-        if (!wholly.has(p.peer)) {
-          notes.push(`- ${s.name} / ${p.label}: skipped — ${cell(why)}`);
+        if (p.skipped && !wholly.has(p.peer)) {
+          notes.push(`- ${s.name} / ${p.label}: skipped — ${cell(p.skipped)}`);
+        }
+        for (const run of p.runs.filter((x) => x.discard)) {
+          notes.push(
+            `- ${s.name} / ${p.label}: round ${run.round + 1} discarded — ${cell(run.discard!)}`,
+          );
         }
         continue;
       }

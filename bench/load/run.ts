@@ -33,7 +33,7 @@ const HELP = `Usage: deno run -A bench/load/run.ts [options]
   --only a,b         scenarios: ${SCENARIOS.map((s) => s.name).join(",")}
   --peers a,b        peers: ${PEERS.map((p) => p.name).join(",")}
   --max-noise C      discard a run when other work on the machine used more
-                     than C cores meanwhile (default 0.2; "inf" keeps all)
+                     than C cores meanwhile (default 0.1; "inf" keeps all)
   --retries N        run a noisy run again up to N times, after waiting for
                      the machine to be quiet (default 1)
   --no-pin           do not pin with taskset (results then mean little)`;
@@ -61,7 +61,7 @@ function parseOptions(args: string[]) {
       warmup: { type: "string", default: "1" },
       only: { type: "string" },
       peers: { type: "string" },
-      "max-noise": { type: "string", default: "0.2" },
+      "max-noise": { type: "string", default: "0.1" },
       retries: { type: "string", default: "1" },
       "no-pin": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
