@@ -13,6 +13,7 @@ pub mod abi;
 mod body;
 mod config;
 mod constant;
+mod dispatch;
 #[cfg(test)]
 mod fuzz;
 mod layout;

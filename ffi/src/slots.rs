@@ -61,7 +61,11 @@ pub(crate) struct Slots {
     /// Shared `u32` array TypeScript fills with ids to commit.
     pub(crate) commit_ids: Box<[AtomicU32]>,
     cells: Box<[SlotCell]>,
-    free: ArrayQueue<u32>,
+    /// Free slot ids, used as a stack: the slot freed last is taken first,
+    /// so a few hot slots serve most requests while their bytes are still
+    /// in cache (a FIFO walked the whole arena and missed the cache on every
+    /// write: ~1.5% of CPU in `memcpy` before this).
+    free: Mutex<Vec<u32>>,
     ready: ArrayQueue<u32>,
     parked: AtomicBool,
     closed: AtomicBool,
@@ -97,10 +101,7 @@ impl Slots {
         // SAFETY: layout is non-zero (count and sizes are validated by config).
         let base = unsafe { alloc_zeroed(layout) };
         assert!(!base.is_null(), "arena allocation failed");
-        let free = ArrayQueue::new(count as usize);
-        for id in 0..count {
-            let _ = free.push(id);
-        }
+        let free = Mutex::new((0..count).rev().collect::<Vec<u32>>());
         let cells = (0..count)
             .map(|_| SlotCell {
                 responder: Mutex::new(None),
@@ -162,7 +163,7 @@ impl Slots {
 
     /// Takes a free slot, or `None` when the arena is full.
     pub(crate) fn acquire(&self) -> Option<u32> {
-        let id = self.free.pop();
+        let id = self.free.lock().pop();
         if id.is_none() {
             self.counters.full.fetch_add(1, Ordering::Relaxed);
         }
@@ -176,12 +177,12 @@ impl Slots {
         *cell.responder.lock() = None;
         *cell.overflow_req.lock() = None;
         *cell.body_outside.lock() = None;
-        let _ = self.free.push(id);
+        self.free.lock().push(id);
     }
 
     /// Number of slots currently taken.
     pub(crate) fn in_use(&self) -> u32 {
-        self.count - self.free.len() as u32
+        self.count - self.free.lock().len() as u32
     }
 
     /// Hands a filled slot to the JS side, waking it only if it is parked.

@@ -166,6 +166,11 @@ impl Statics {
 
     /// Answers a request under a mount, or `None` when no mount covers it
     /// (or a `fallthrough` mount has no file for it).
+    /// Whether no mount is configured (then `serve` is never called).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.mounts.is_empty()
+    }
+
     pub(crate) async fn serve(&self, parts: &Parts) -> Option<Response<Body>> {
         if self.mounts.is_empty() {
             return None;
