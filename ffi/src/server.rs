@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     clock_ms: AtomicU64,
 }
 
+/// How often a connection checks for shutdown and idleness.
+const WATCH_PERIOD: Duration = Duration::from_millis(50);
+
 /// Resolution of the coarse clock.
 const CLOCK_TICK: Duration = Duration::from_millis(20);
 
@@ -315,7 +318,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     remote: SocketAddr,
     shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity {
         in_flight: AtomicU32::new(0),
@@ -345,19 +348,23 @@ async fn serve_connection(
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let idle = Duration::from_millis(shared.config.keep_alive_timeout_ms);
-    let mut closing = *stop.borrow();
-    if closing {
-        conn.as_mut().graceful_shutdown();
-    }
+    // One timer per connection, re-armed only when it fires, watches for
+    // shutdown and idleness. A `watch` branch here would be polled (and its
+    // waker re-registered) on every wake-up of the connection, i.e. per
+    // request; measured at ~0.3 µs of CPU per request.
+    let mut closing = false;
     loop {
+        if !closing && *stop.borrow() {
+            closing = true;
+            conn.as_mut().graceful_shutdown();
+        }
         let since = now_ms(&shared).saturating_sub(activity.last_ms.load(Ordering::Relaxed));
-        let wait = idle.saturating_sub(Duration::from_millis(since));
+        let wait = idle
+            .saturating_sub(Duration::from_millis(since))
+            .min(WATCH_PERIOD);
         tokio::select! {
+            biased;
             _ = conn.as_mut() => break,
-            _ = stop.changed(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
-            }
             _ = tokio::time::sleep(wait), if !closing => {
                 let quiet = now_ms(&shared).saturating_sub(activity.last_ms.load(Ordering::Relaxed));
                 if activity.in_flight.load(Ordering::Relaxed) == 0 && quiet >= idle.as_millis() as u64 {
