@@ -283,9 +283,8 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(shared.config.header_timeout_ms))
         .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
-        // Pipelined requests: one flush for the answers that are ready
-        // together, instead of one write per answer.
-        .pipeline_flush(true)
+        // Not `pipeline_flush(true)`: with it hyper dropped the 400 it
+        // writes for a malformed request (tests/hostile_test.ts).
         .keep_alive(true);
     builder
         .http2()
