@@ -2,8 +2,12 @@
 // Deno.serve on plaintext GET /, by the method of DESIGN.md: server pinned to
 // CPU 0, wrk pinned to CPU 1, alternating rounds, ratios per round, server
 // CPU per request from /proc. Usage:
-//   deno run -A bench/engines/run.ts [--rounds 5] [--duration 5] [--connections 64]
-// Prints a markdown table; docs/crossing.md quotes it.
+//   deno run -A bench/engines/run.ts [--set engines|middleware] [--rounds 5]
+//     [--duration 5] [--connections 64]
+// `--set engines` (default): Deno.serve, Ferry pump, Ferry thread (plaintext).
+// `--set middleware`: Ferry JSON route with no middleware, behind 16 sync
+// middleware, and from an async handler; ratios against the first.
+// Prints a markdown table; docs/crossing.md and docs/middleware.md quote it.
 
 import { parseArgs } from "node:util";
 
@@ -13,6 +17,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     duration: { type: "string", default: "5" },
     connections: { type: "string", default: "64" },
+    set: { type: "string", default: "engines" },
   },
 });
 const rounds = Number(values.rounds);
@@ -25,11 +30,21 @@ interface Contender {
   args: string[];
   env: Record<string, string>;
 }
-const contenders: Contender[] = [
-  { name: "Deno.serve", args: [`${here}deno_serve.ts`], env: {} },
-  { name: "Ferry pump", args: [`${here}app.ts`], env: { FERRY_ENGINE: "pump" } },
-  { name: "Ferry thread", args: [`${here}app.ts`], env: { FERRY_ENGINE: "thread" } },
-];
+const sets: Record<string, Contender[]> = {
+  engines: [
+    { name: "Deno.serve", args: [`${here}deno_serve.ts`], env: {} },
+    { name: "Ferry pump", args: [`${here}app.ts`], env: { FERRY_ENGINE: "pump" } },
+    { name: "Ferry thread", args: [`${here}app.ts`], env: { FERRY_ENGINE: "thread" } },
+  ],
+  middleware: [
+    { name: "JSON, no middleware", args: [`${here}app.ts`], env: { FERRY_APP: "json" } },
+    { name: "JSON, 16 sync middleware", args: [`${here}app.ts`], env: { FERRY_APP: "json-mw16" } },
+    { name: "JSON, async handler", args: [`${here}app.ts`], env: { FERRY_APP: "json-async" } },
+  ],
+};
+const contenders = sets[values.set!];
+if (!contenders) throw new TypeError(`--set must be one of ${Object.keys(sets).join(", ")}`);
+const baseline = contenders[0].name;
 
 function cpuTicks(pid: number): number {
   let total = 0;
@@ -76,19 +91,33 @@ async function measure(who: Contender, port: number) {
   return { rps, cpuUsPerReq: (cpu * 1e6) / (rps * duration), stats };
 }
 
-const rows = new Map<string, { ratio: number[]; rps: number[]; cpu: number[]; batch: number[] }>();
-for (const who of contenders) rows.set(who.name, { ratio: [], rps: [], cpu: [], batch: [] });
+interface Row {
+  ratio: number[];
+  rps: number[];
+  cpu: number[];
+  batch: number[];
+  ffi: number[];
+  hops: number[];
+}
+const rows = new Map<string, Row>();
+for (const who of contenders) {
+  rows.set(who.name, { ratio: [], rps: [], cpu: [], batch: [], ffi: [], hops: [] });
+}
 for (let round = 0; round < rounds; round++) {
   const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
   const got = new Map<string, Awaited<ReturnType<typeof measure>>>();
   for (const [i, who] of order.entries()) got.set(who.name, await measure(who, 18400 + i));
-  const base = got.get("Deno.serve")!.rps;
+  const base = got.get(baseline)!.rps;
   for (const [name, m] of got) {
     const row = rows.get(name)!;
     row.ratio.push(m.rps / base);
     row.rps.push(m.rps);
     row.cpu.push(m.cpuUsPerReq);
-    if (m.stats) row.batch.push(m.stats.meanBatch);
+    if (m.stats) {
+      row.batch.push(m.stats.meanBatch);
+      row.ffi.push(m.stats.ffiCallsPerRequest);
+      row.hops.push(m.stats.hopsPerRequest);
+    }
   }
   console.error(
     `round ${round + 1}/${rounds}: ` +
@@ -96,15 +125,16 @@ for (let round = 0; round < rounds; round++) {
   );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fixed = (xs: number[], digits: number) => xs.length ? median(xs).toFixed(digits) : "–";
 console.log(
-  `| engine | req/s (median) | ratio vs Deno.serve (median, range) | CPU µs/req | mean batch |`,
+  `| server | req/s (median) | ratio vs ${baseline} (median, range) | CPU µs/req | mean batch | FFI calls/req | hops/req |`,
 );
-console.log(`| --- | ---: | ---: | ---: | ---: |`);
+console.log(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |`);
 for (const [name, r] of rows) {
   const range = `${Math.min(...r.ratio).toFixed(2)}–${Math.max(...r.ratio).toFixed(2)}`;
   console.log(
     `| ${name} | ${Math.round(median(r.rps))} | ${median(r.ratio).toFixed(2)} (${range}) | ${
       median(r.cpu).toFixed(2)
-    } | ${r.batch.length ? median(r.batch).toFixed(1) : "–"} |`,
+    } | ${fixed(r.batch, 1)} | ${fixed(r.ffi, 3)} | ${fixed(r.hops, 2)} |`,
   );
 }

@@ -133,6 +133,8 @@ async fn slow(shared: &Shared, remote: Remote<'_>, parts: Parts, body: Incoming)
 
 /// Routes the request: the route id and parameters, or the answer Rust
 /// gives alone (404, 400, 405, OPTIONS, a const route).
+// The error is the answer itself; boxing it would allocate on every 404.
+#[allow(clippy::result_large_err)]
 fn route(shared: &Shared, parts: &Parts) -> Result<(u32, Vec<String>), Response<Body>> {
     match shared.router.find(parts.method.as_str(), parts.uri.path()) {
         Routed::Found(route, params) => match shared.constants.get(&route) {
@@ -182,6 +184,7 @@ impl JsWait<'_> {
 
 /// Writes the request into a free slot and hands it to TypeScript; a full
 /// arena is a 503 with `Retry-After`.
+#[allow(clippy::result_large_err)] // the error is the 503 answer itself
 fn publish<'a>(
     shared: &'a Shared,
     remote: Remote<'_>,
