@@ -227,22 +227,26 @@ impl Slots {
         self.parked.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let woken = loop {
-            if self.closed.load(Ordering::Acquire) {
-                break Woken::Closed;
-            }
-            if !self.ready.is_empty() {
-                break Woken::Ready;
+            if let Some(woken) = self.settled() {
+                break woken;
             }
             if self.park_cv.wait_for(&mut guard, timeout).timed_out() {
-                break if self.ready.is_empty() {
-                    Woken::TimedOut
-                } else {
-                    Woken::Ready
-                };
+                break self.settled().unwrap_or(Woken::TimedOut);
             }
         };
         self.parked.store(false, Ordering::Relaxed);
         woken
+    }
+
+    /// `Closed` or `Ready` when either holds now.
+    fn settled(&self) -> Option<Woken> {
+        if self.closed.load(Ordering::Acquire) {
+            Some(Woken::Closed)
+        } else if !self.ready.is_empty() {
+            Some(Woken::Ready)
+        } else {
+            None
+        }
     }
 
     /// Like `park`, for a waiter that drives the pump runtime meanwhile.
@@ -250,29 +254,18 @@ impl Slots {
         if timeout.is_zero() {
             // A zero-timeout wait is a yield to Deno's event loop: no timer
             // (tokio's wheel would round it up to a whole millisecond).
-            return match (self.is_closed(), self.ready.is_empty()) {
-                (true, _) => Woken::Closed,
-                (false, true) => Woken::TimedOut,
-                (false, false) => Woken::Ready,
-            };
+            return self.settled().unwrap_or(Woken::TimedOut);
         }
         self.parked.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
         let deadline = tokio::time::Instant::now() + timeout;
         let woken = loop {
             let notified = self.park_notify.notified();
-            if self.closed.load(Ordering::Acquire) {
-                break Woken::Closed;
-            }
-            if !self.ready.is_empty() {
-                break Woken::Ready;
+            if let Some(woken) = self.settled() {
+                break woken;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                break if self.ready.is_empty() {
-                    Woken::TimedOut
-                } else {
-                    Woken::Ready
-                };
+                break self.settled().unwrap_or(Woken::TimedOut);
             }
         };
         self.parked.store(false, Ordering::Relaxed);
