@@ -119,7 +119,7 @@ export class ReplyWriter {
       ? encoder.encode(reply.body)
       : reply.body ?? new Uint8Array();
     const bytes = new Uint8Array(head.length + body.length);
-    for (let i = 0; i < head.length; i++) bytes[i] = head.charCodeAt(i);
+    writeLatin1(bytes, 0, head.length, head);
     bytes.set(body, head.length);
     this.#sink.setBody(slot, bytes);
     const w = start >>> 2;

@@ -4,8 +4,7 @@ import type { Context } from "./context.ts";
 import { HttpError, STATUS_TEXT } from "./http_error.ts";
 import { Reply } from "./reply.ts";
 
-const JSON_TYPE = "application/json";
-const BYTES_TYPE = "application/octet-stream";
+import { BYTES, JSON_TYPE, TEXT } from "./_media.ts";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -65,15 +64,15 @@ export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
   if (value instanceof Reply) {
     reply = value;
   } else if (typeof value === "string") {
-    reply = new Reply(value, c.currentStatus, "text/plain; charset=utf-8");
+    reply = new Reply(value, c.currentStatus, TEXT);
   } else if (value === undefined || value === null) {
     reply = new Reply(null, c.currentStatus === 200 ? 204 : c.currentStatus);
   } else if (value instanceof Response) {
     return Reply.fromResponse(value).then((r) => c.applyHeaders(r));
   } else if (value instanceof Uint8Array) {
-    reply = new Reply(value, c.currentStatus, BYTES_TYPE);
+    reply = new Reply(value, c.currentStatus, BYTES);
   } else if (value instanceof ArrayBuffer) {
-    reply = new Reply(new Uint8Array(value), c.currentStatus, BYTES_TYPE);
+    reply = new Reply(new Uint8Array(value), c.currentStatus, BYTES);
   } else if (
     typeof value === "object" &&
     (Array.isArray(value) || isPlainObject(value) ||

@@ -28,6 +28,8 @@ interface RouteDef {
   path: string;
   handler: Handler;
   options: RouteOptions;
+  /** Parameter names in pattern order, computed once. */
+  names: string[];
 }
 
 /**
@@ -118,7 +120,14 @@ export class App {
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
     path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
-    const route = { id: this.#routes.length, method, path, handler, options };
+    const route = {
+      id: this.#routes.length,
+      method,
+      path,
+      handler,
+      options,
+      names: paramNames(path),
+    };
     this.#treeFor().add(method, path, route);
     this.#routes.push(route);
     return this;
@@ -258,7 +267,7 @@ export class App {
     const id = lib.ferry_server_start(config, config.length);
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
     const routes: RunnableRoute[] = this.#routes.map((r) => ({
-      names: paramNames(r.path),
+      names: r.names,
       plan: this.#plan(r),
     }));
     const server = new Server({
@@ -327,7 +336,7 @@ export class App {
       const route = found.value;
       const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
       const source = new WebSource(request, url, body, found.params);
-      const c = new Context(source, paramNames(route.path));
+      const c = new Context(source, route.names);
       reply = await runPlan(this.#plan(route), c, this.#counter);
     } else if (found.kind === "method") {
       reply = request.method === "OPTIONS"

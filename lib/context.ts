@@ -2,10 +2,7 @@ import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
 import { validHeader } from "./_header_check.ts";
-
-const JSON_TYPE = "application/json";
-const HTML_TYPE = "text/html; charset=utf-8";
-const BYTES_TYPE = "application/octet-stream";
+import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
 
 /**
  * Everything a handler or middleware gets for one request: the lazy
@@ -127,7 +124,7 @@ export class Context {
 
   /** A `text/plain; charset=utf-8` reply. */
   text(text: string, status?: number): Reply {
-    return new Reply(text, status ?? this.#status, "text/plain; charset=utf-8");
+    return new Reply(text, status ?? this.#status, TEXT);
   }
 
   /** An `application/json` reply of `JSON.stringify(value)`. */
@@ -137,13 +134,13 @@ export class Context {
 
   /** A `text/html; charset=utf-8` reply. */
   html(html: string, status?: number): Reply {
-    return new Reply(html, status ?? this.#status, HTML_TYPE);
+    return new Reply(html, status ?? this.#status, HTML);
   }
 
   /** A reply with a raw body; bytes default to `application/octet-stream`. */
   body(body: ReplyBody | ArrayBuffer, status?: number, contentType?: string): Reply {
     const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
-    const type = contentType ?? (data instanceof Uint8Array ? BYTES_TYPE : undefined);
+    const type = contentType ?? (data instanceof Uint8Array ? BYTES : undefined);
     return new Reply(data, status ?? this.#status, type);
   }
 

@@ -4,7 +4,7 @@ import { validHeader } from "./_header_check.ts";
 /** A response body Ferry can send without a stream. */
 export type ReplyBody = string | Uint8Array | null;
 
-const TEXT = "text/plain; charset=utf-8";
+import { TEXT } from "./_media.ts";
 
 /**
  * The response a handler builds with `c.text`, `c.json`, `c.html`, `c.body`

@@ -1,0 +1,10 @@
+// Content types Ferry sets itself, named once.
+
+/** `text/plain; charset=utf-8` */
+export const TEXT = "text/plain; charset=utf-8";
+/** `text/html; charset=utf-8` */
+export const HTML = "text/html; charset=utf-8";
+/** `application/json` */
+export const JSON_TYPE = "application/json";
+/** `application/octet-stream` */
+export const BYTES = "application/octet-stream";
