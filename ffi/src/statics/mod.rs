@@ -12,10 +12,16 @@
 //!   index resolve against the directory; with the slash, the index is served.
 //! - A mount owns its prefix: a miss is a 404 problem, unless `fallthrough`
 //!   hands misses and other methods to the router (for a mount at `/`).
+//! - Small files are kept in memory (`cache`): a repeated request for an
+//!   unchanged one is answered on the I/O thread after one `stat`; anything
+//!   else takes one hop to the blocking pool (`file`). Both build the
+//!   response with the same code (`reply`), so they answer alike.
 
+mod cache;
 mod file;
 mod path;
 mod range;
+mod reply;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +31,8 @@ use http::request::Parts;
 use http::{Method, Response, StatusCode};
 use serde::Deserialize;
 
+use self::cache::{Cache, Key};
+use self::reply::Ask;
 use crate::body::{self, Body};
 use crate::response::problem;
 
@@ -143,10 +151,10 @@ impl Mount {
     }
 }
 
-/// All mounts of one server, longest prefix first.
-#[derive(Default)]
+/// All mounts of one server, longest prefix first, and their file cache.
 pub(crate) struct Statics {
     mounts: Vec<Arc<Mount>>,
+    cache: Arc<Cache>,
 }
 
 impl Statics {
@@ -161,22 +169,27 @@ impl Statics {
         mounts.sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
         Ok(Statics {
             mounts: mounts.into_iter().map(Arc::new).collect(),
+            cache: Arc::new(Cache::new()),
         })
     }
 
-    /// Answers a request under a mount, or `None` when no mount covers it
-    /// (or a `fallthrough` mount has no file for it).
     /// Whether no mount is configured (then `serve` is never called).
     pub(crate) fn is_empty(&self) -> bool {
         self.mounts.is_empty()
     }
 
+    /// Answers a request under a mount, or `None` when no mount covers it
+    /// (or a `fallthrough` mount has no file for it).
     pub(crate) async fn serve(&self, parts: &Parts) -> Option<Response<Body>> {
         if self.mounts.is_empty() {
             return None;
         }
         let path = parts.uri.path();
-        let (mount, rest) = self.mounts.iter().find_map(|m| Some((m, m.strip(path)?)))?;
+        let (index, mount, rest) = self
+            .mounts
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| Some((i, m, m.strip(path)?)))?;
         let head = match parts.method {
             Method::GET => false,
             Method::HEAD => true,
@@ -195,12 +208,16 @@ impl Statics {
         let Some(clean) = path::clean(rest, mount.dotfiles) else {
             return mount.missing();
         };
-        let ask = file::Ask::from_headers(&parts.headers, head);
+        let ask = Ask::from_headers(&parts.headers, head);
+        let key = Key::new(index, &clean);
+        if let Some(response) = self.cache.serve(&key, mount, &ask) {
+            return Some(response);
+        }
         let task = {
-            let mount = mount.clone();
-            // One hop to the blocking pool per request: resolve, check,
-            // stat, open, and read a small file whole, all in there.
-            tokio::task::spawn_blocking(move || file::answer(&mount, &clean, &ask))
+            let (mount, cache) = (mount.clone(), self.cache.clone());
+            // A miss takes one hop to the blocking pool: resolve, check,
+            // stat, open and read (or cache) the file, all in there.
+            tokio::task::spawn_blocking(move || file::answer(&mount, &clean, &ask, &cache, key))
         };
         match task.await {
             Ok(Ok(response)) => Some(response),
