@@ -5,8 +5,22 @@ import { rawExchange, serve, type TestServer } from "./_helpers.ts";
 
 const HELLO = "hello world\n";
 const SECRET = "top secret outside the root\n";
+/** Past the 1 MiB cache limit, so this file is always streamed from disk. */
+const PATTERN_SIZE = 1_100_000;
+/** A modification time long past: Ferry only caches files left alone for a second. */
+const PAST = new Date("2020-01-01T00:00:00Z");
 
-/** A temp tree: `public/` is mounted, `secret.txt` sits beside it. */
+/** Dates `path` `seconds` after PAST, so the cache keeps it (settled) with a distinct mtime. */
+function settle(path: string, seconds = 0) {
+  const when = new Date(PAST.getTime() + seconds * 1000);
+  Deno.utimeSync(path, when, when);
+}
+
+/**
+ * A temp tree: `public/` is mounted, `secret.txt` sits beside it. Every
+ * file is dated in the past, so a second request for it is a cache hit and
+ * the tests below check cached answers as well as fresh ones.
+ */
 function fixture(): { root: string; pub: string } & Disposable {
   const root = Deno.makeTempDirSync({ prefix: "ferry_static_" });
   const pub = `${root}/public`;
@@ -26,13 +40,14 @@ function fixture(): { root: string; pub: string } & Disposable {
     "public/noindex/file.txt": "x",
     "public/.env": "SECRET=1",
     "public/.hidden/secret.txt": "hidden",
-    "public/pattern.bin": Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) & 0xff),
+    "public/pattern.bin": Uint8Array.from({ length: PATTERN_SIZE }, (_, i) => (i * 7) & 0xff),
   };
   for (const [name, content] of Object.entries(files)) {
     const path = `${root}/${name}`;
     Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     if (typeof content === "string") Deno.writeTextFileSync(path, content);
     else Deno.writeFileSync(path, content);
+    settle(path);
   }
   Deno.symlinkSync(`${root}/secret.txt`, `${pub}/escape.txt`);
   Deno.symlinkSync(`${root}/secretdir`, `${pub}/escapedir`);
@@ -76,7 +91,7 @@ Deno.test("static() serves files with their MIME types and never crosses to JS",
   assert(js.res.headers.get("content-type")!.includes("javascript"));
   assertEquals(js.body, "console.log('identity')");
   const pattern = new Uint8Array(await (await fetch(`${t.base}/assets/pattern.bin`)).arrayBuffer());
-  assertEquals(pattern.length, 200_000);
+  assertEquals(pattern.length, PATTERN_SIZE);
   assert(pattern.every((b, i) => b === ((i * 7) & 0xff)), "streamed bytes match the file");
   assertEquals(await (await fetch(`${t.base}/api`)).text(), "from js");
   const stats = t.server.stats();
@@ -303,6 +318,127 @@ Deno.test("static() follows symlinks that stay inside the root only", async () =
   assertEquals((await get(t, "/assets/inner-link.txt")).body, HELLO);
   assertEquals((await get(t, "/assets/escape.txt")).res.status, 404);
   assertEquals((await get(t, "/assets/escapedir/inner.txt")).res.status, 404);
+});
+
+Deno.test("static() serves a file edited on disk fresh, never a stale cached copy", async () => {
+  using f = fixture();
+  await using t = start(f.pub);
+  const path = `${f.pub}/hello.txt`;
+  const hello = async () => {
+    const { res, body } = await get(t, "/assets/hello.txt");
+    return { status: res.status, body, etag: res.headers.get("etag") };
+  };
+  const first = await hello();
+  const cached = await hello();
+  assertEquals([first.body, cached], [HELLO, first]);
+
+  // Another size.
+  Deno.writeTextFileSync(path, "hello again, world\n");
+  const grown = await hello();
+  assertEquals(grown.body, "hello again, world\n");
+  assert(grown.etag !== first.etag);
+
+  // The same size with another modification time (cached first).
+  settle(path, 60);
+  await hello();
+  const before = await hello();
+  Deno.writeTextFileSync(path, "HELLO AGAIN, WORLD\n");
+  settle(path, 120);
+  const edited = await hello();
+  assertEquals(edited.body, "HELLO AGAIN, WORLD\n");
+  assert(edited.etag !== before.etag);
+
+  // The same size and modification time, but another file renamed over it.
+  await hello();
+  Deno.writeTextFileSync(`${f.pub}/next.tmp`, "hello AGAIN, world\n");
+  settle(`${f.pub}/next.tmp`, 120);
+  Deno.renameSync(`${f.pub}/next.tmp`, path);
+  assertEquals((await hello()).body, "hello AGAIN, world\n");
+
+  Deno.removeSync(path);
+  assertEquals((await hello()).status, 404);
+  assertEquals(t.server.stats().toJs, 0);
+});
+
+Deno.test("static() answers 304, 206, 416 and HEAD from a cached file as from disk", async () => {
+  using f = fixture();
+  await using t = start(f.pub, { cacheControl: "no-cache" });
+  const path = `${f.pub}/hello.txt`;
+  const etag = (await get(t, "/assets/hello.txt")).res.headers.get("etag")!;
+  const unchanged = await get(t, "/assets/hello.txt", { "if-none-match": etag });
+  assertEquals([unchanged.res.status, unchanged.body], [304, ""]);
+  assertEquals(unchanged.res.headers.get("cache-control"), "no-cache");
+  const part = await get(t, "/assets/hello.txt", { range: "bytes=6-", "if-range": etag });
+  assertEquals([part.res.status, part.body, part.res.headers.get("content-range")], [
+    206,
+    "world\n",
+    "bytes 6-11/12",
+  ]);
+  const outside = await get(t, "/assets/hello.txt", { range: "bytes=12-" });
+  assertEquals([outside.res.status, outside.res.headers.get("content-range")], [416, "bytes */12"]);
+  const head = await rawExchange(
+    t.server.addr.port,
+    "HEAD /assets/hello.txt HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+  );
+  assert(statusOf(head) === 200 && /\r\ncontent-length: 12\r\n/i.test(head), head);
+  assert(head.endsWith("\r\n\r\n"), "no body after the headers");
+
+  // Edited: the old validators no longer match.
+  Deno.writeTextFileSync(path, "HELLO WORLD\n");
+  settle(path, 60);
+  const changed = await get(t, "/assets/hello.txt", { "if-none-match": etag });
+  assertEquals([changed.res.status, changed.body], [200, "HELLO WORLD\n"]);
+  assert(changed.res.headers.get("etag") !== etag);
+  const stale = await get(t, "/assets/hello.txt", { range: "bytes=0-4", "if-range": etag });
+  assertEquals([stale.res.status, stale.body], [200, "HELLO WORLD\n"]);
+  const fresh = await get(t, "/assets/hello.txt", { range: "bytes=0-4" });
+  assertEquals([fresh.res.status, fresh.body], [206, "HELLO"]);
+  assertEquals(t.server.stats().toJs, 0);
+});
+
+Deno.test("static() follows edits to precompressed siblings and indexes", async () => {
+  using f = fixture();
+  await using t = start(f.pub);
+  // Raw HTTP: fetch would try to decompress the fake compressed bodies.
+  const app = async (encoding: string) => {
+    const raw = await rawExchange(
+      t.server.addr.port,
+      `GET /assets/app.js HTTP/1.1\r\nhost: x\r\naccept-encoding: ${encoding}\r\nconnection: close\r\n\r\n`,
+    );
+    const contentEncoding = raw.match(/\r\ncontent-encoding: (\w+)/i)?.[1] ?? null;
+    return [statusOf(raw), contentEncoding, raw.slice(raw.indexOf("\r\n\r\n") + 4)];
+  };
+  assertEquals(await app("br, gzip"), [200, "br", "BROTLI-BYTES"]);
+  assertEquals(await app("br, gzip"), [200, "br", "BROTLI-BYTES"]);
+  Deno.writeTextFileSync(`${f.pub}/app.js.br`, "NEW-BROTLI");
+  assertEquals(await app("br, gzip"), [200, "br", "NEW-BROTLI"]);
+  Deno.removeSync(`${f.pub}/app.js.br`);
+  assertEquals(await app("br, gzip"), [200, "gzip", "GZIP-BYTES"]);
+  Deno.removeSync(`${f.pub}/app.js`);
+  assertEquals((await app("gzip"))[0], 404); // a sibling is not served without its file
+
+  assertEquals((await get(t, "/assets/sub/")).body, "<h1>sub</h1>");
+  Deno.writeTextFileSync(`${f.pub}/sub/index.html`, "<h1>new sub</h1>");
+  assertEquals((await get(t, "/assets/sub/")).body, "<h1>new sub</h1>");
+  Deno.removeSync(`${f.pub}/sub/index.html`);
+  assertEquals((await get(t, "/assets/sub/")).res.status, 404);
+});
+
+Deno.test("static() never serves outside the root through a swapped symlink", async () => {
+  using f = fixture();
+  await using t = start(f.pub);
+  assertEquals((await get(t, "/assets/inner-link.txt")).body, HELLO);
+  assertEquals((await get(t, "/assets/inner-link.txt")).body, HELLO);
+  Deno.removeSync(`${f.pub}/inner-link.txt`);
+  Deno.symlinkSync(`${f.root}/secret.txt`, `${f.pub}/inner-link.txt`);
+  const after = await get(t, "/assets/inner-link.txt");
+  assertEquals(after.res.status, 404);
+  assert(!after.body.includes("top secret"));
+  // A symlink removed, or pointing at another file inside the root.
+  Deno.removeSync(`${f.pub}/inner-link.txt`);
+  assertEquals((await get(t, "/assets/inner-link.txt")).res.status, 404);
+  Deno.symlinkSync(`${f.pub}/style.css`, `${f.pub}/inner-link.txt`);
+  assertEquals((await get(t, "/assets/inner-link.txt")).body, "body{}");
 });
 
 Deno.test("static() answers other methods with 405 and Allow: GET, HEAD", async () => {
