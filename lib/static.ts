@@ -13,6 +13,11 @@
  * Methods other than GET and HEAD answer 405 (OPTIONS: 204), with
  * `Allow: GET, HEAD`.
  *
+ * Files up to 1 MiB are kept in memory once unchanged for a second; each
+ * request still stats the file, so an edited or deleted file is served
+ * fresh (or 404) at once. A new precompressed sibling or index file may
+ * take up to a second to be noticed.
+ *
  * @example
  * ```ts
  * import type { StaticOptions } from "@ferry/ferry";
