@@ -230,11 +230,7 @@ fn open_all(mount: &Mount, found: &Found) -> Option<Vec<Opened>> {
         };
         Some((sibling, Some(encoding)))
     });
-    let identity = Found {
-        asked: found.asked.clone(),
-        real: found.real.clone(),
-    };
-    std::iter::once((identity, None))
+    std::iter::once((found.clone(), None))
         .chain(siblings)
         .map(|(found, encoding)| Opened::keepable(found, encoding))
         .collect()
@@ -346,13 +342,15 @@ impl Cache {
         let mut variants = opened
             .into_iter()
             .map(|o| o.read(mount, &content_type))
-            .collect::<Option<Vec<_>>>()?;
-        let identity = variants.remove(0);
+            .collect::<Option<Vec<_>>>()?
+            .into_iter();
+        // `open_all` puts the file asked for first, then its siblings.
+        let identity = variants.next()?;
         let entry = Arc::new(Entry {
             resolved,
             weight,
             identity,
-            siblings: variants,
+            siblings: variants.collect(),
         });
         self.state.lock().insert(key, entry.clone(), Instant::now());
         Some(entry)

@@ -32,6 +32,7 @@ pub(super) const ENCODINGS: [&str; 2] = ["br", "gzip"];
 pub(super) struct Miss;
 
 /// A regular file (or a directory's index) found under the root.
+#[derive(Clone)]
 pub(super) struct Found {
     /// The path as asked (root, segments, index), symlinks unresolved: what
     /// a cache hit stats, so a symlink along it that changes shows as
