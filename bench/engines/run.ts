@@ -7,6 +7,8 @@
 // `--set engines` (default): Deno.serve, Ferry pump, Ferry thread (plaintext).
 // `--set middleware`: Ferry JSON route with no middleware, behind 16 sync
 // middleware, and from an async handler; ratios against the first.
+// `--set ab`: Deno.serve, then Ferry (pump) with the library at FERRY_LIB_A
+// and at FERRY_LIB_B: an A/B of two native builds in the same rounds.
 // Prints a markdown table; docs/crossing.md and docs/middleware.md quote it.
 
 import { parseArgs } from "node:util";
@@ -40,6 +42,19 @@ const sets: Record<string, Contender[]> = {
     { name: "JSON, no middleware", args: [`${here}app.ts`], env: { FERRY_APP: "json" } },
     { name: "JSON, 16 sync middleware", args: [`${here}app.ts`], env: { FERRY_APP: "json-mw16" } },
     { name: "JSON, async handler", args: [`${here}app.ts`], env: { FERRY_APP: "json-async" } },
+  ],
+  ab: [
+    { name: "Deno.serve", args: [`${here}deno_serve.ts`], env: {} },
+    {
+      name: "Ferry A",
+      args: [`${here}app.ts`],
+      env: { FERRY_LIB: Deno.env.get("FERRY_LIB_A") ?? "" },
+    },
+    {
+      name: "Ferry B",
+      args: [`${here}app.ts`],
+      env: { FERRY_LIB: Deno.env.get("FERRY_LIB_B") ?? "" },
+    },
   ],
 };
 const contenders = sets[values.set!];

@@ -94,6 +94,17 @@ export const PEERS: readonly Peer[] = [
       );
     },
   },
+  // An A/B of two native builds in the same rounds: `FERRY_LIB_B=/path/to/
+  // libferry.so deno task bench:load --peers deno-serve,ferry,ferry-b`.
+  ...(Deno.env.get("FERRY_LIB_B")
+    ? [{
+      name: "ferry-b",
+      label: "Ferry (FERRY_LIB_B)",
+      cmd: ["env", `FERRY_LIB=${Deno.env.get("FERRY_LIB_B")}`, ...DENO_RUN, "bench/peers/ferry.ts"],
+      required: false,
+      prepare: () => Promise.resolve(null),
+    }]
+    : []),
   {
     name: "hono",
     label: "Hono (Deno)",

@@ -98,7 +98,7 @@ pub(crate) async fn handle(
 }
 
 fn start<'a>(shared: &'a Shared, remote: Remote<'a>, parts: Parts, body: Incoming) -> Next<'a> {
-    if !shared.statics.is_empty() || !body.is_end_stream() {
+    if shared.statics.covers(parts.uri.path()) || !body.is_end_stream() {
         return Next::Slow(Box::pin(slow(shared, remote, parts, body)));
     }
     let (route, params) = match route(shared, &parts) {
@@ -112,7 +112,7 @@ fn start<'a>(shared: &'a Shared, remote: Remote<'a>, parts: Parts, body: Incomin
 }
 
 async fn slow(shared: &Shared, remote: Remote<'_>, parts: Parts, body: Incoming) -> Answered {
-    if !shared.statics.is_empty() {
+    if shared.statics.covers(parts.uri.path()) {
         if let Some(response) = shared.statics.serve(&parts).await {
             return Answered::Native(response);
         }

@@ -9,6 +9,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(unsafe_op_in_unsafe_fn)]
 
+/// Every Rust allocation of the library (not Deno's) goes through mimalloc:
+/// see `Cargo.toml` and docs/crossing.md for the measurement.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod abi;
 mod body;
 mod config;

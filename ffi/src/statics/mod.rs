@@ -173,9 +173,10 @@ impl Statics {
         })
     }
 
-    /// Whether no mount is configured (then `serve` is never called).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.mounts.is_empty()
+    /// Whether a mount's prefix covers `path`: only then does a request take
+    /// the (boxed, asynchronous) static path.
+    pub(crate) fn covers(&self, path: &str) -> bool {
+        self.mounts.iter().any(|m| m.strip(path).is_some())
     }
 
     /// Answers a request under a mount, or `None` when no mount covers it
