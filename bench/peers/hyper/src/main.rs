@@ -143,6 +143,18 @@ fn middleware_done(ctx: Ctx) -> Response<Full<Bytes>> {
     res
 }
 
+/// Small files kept in memory, checked with one `stat` per request: the
+/// same work Ferry's `app.static` cache does (docs/static.md), without a
+/// framework around it, so the ratio compares like with like.
+struct Cached {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    bytes: Bytes,
+}
+
+static FILES: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Cached>>> =
+    OnceLock::new();
+
 async fn static_file(name: &str) -> Response<Full<Bytes>> {
     if name.is_empty() || name.contains('/') || name.contains("..") {
         return not_found();
@@ -150,8 +162,32 @@ async fn static_file(name: &str) -> Response<Full<Bytes>> {
     let Some(dir) = STATIC_DIR.get() else {
         return not_found();
     };
-    match tokio::fs::read(dir.join(name)).await {
-        Ok(bytes) => respond(StatusCode::OK, OCTETS, bytes),
+    let path = dir.join(name);
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return not_found();
+    };
+    let (len, modified) = (meta.len(), meta.modified().ok());
+    let files = FILES.get_or_init(Default::default);
+    if let Some(hit) = files.lock().ok().and_then(|map| {
+        map.get(name)
+            .filter(|c| c.len == len && c.modified == modified)
+            .map(|c| c.bytes.clone())
+    }) {
+        return respond(StatusCode::OK, OCTETS, hit);
+    }
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let bytes = Bytes::from(bytes);
+            if let Ok(mut map) = files.lock() {
+                let entry = Cached {
+                    len,
+                    modified,
+                    bytes: bytes.clone(),
+                };
+                map.insert(name.to_owned(), entry);
+            }
+            respond(StatusCode::OK, OCTETS, bytes)
+        }
         Err(_) => not_found(),
     }
 }
