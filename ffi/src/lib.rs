@@ -29,3 +29,4 @@ mod router;
 mod server;
 mod slots;
 mod statics;
+mod watchdog;
