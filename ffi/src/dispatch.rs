@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,7 +21,6 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body as _, Incoming};
-use tokio::sync::oneshot;
 
 use crate::body;
 use crate::config::ServerConfig;
@@ -28,7 +28,7 @@ use crate::record::{write_request, RequestParts};
 use crate::response::{problem, unavailable, Body};
 use crate::router::Routed;
 use crate::server::Shared;
-use crate::slots::Slots;
+use crate::slots::{Answer, Slots};
 
 /// The peer of a connection.
 #[derive(Clone, Copy)]
@@ -165,20 +165,64 @@ fn route(shared: &Shared, parts: &Parts) -> Result<(u32, Vec<String>), Response<
     }
 }
 
-/// A request handed to TypeScript, waiting for its answer.
+/// A request handed to TypeScript: resolves to its answer, then frees the
+/// slot. Dropped first (client gone, server closing), it frees the slot
+/// itself; bumping the generation makes the late commit a no-op and lets
+/// TypeScript notice the slot is no longer its own.
 struct JsWait<'a> {
-    rx: oneshot::Receiver<Response<Body>>,
-    _reclaim: Reclaim<'a>,
+    slots: &'a Slots,
+    id: u32,
+    done: bool,
 }
 
 impl JsWait<'_> {
     async fn finish(self) -> Answered {
         // Handler timeouts are enforced by one sweeper task per server (see
         // `sweep_timeouts`), not a timer per request.
-        match self.rx.await {
-            Ok(response) => Answered::Js(response),
-            Err(_) => Answered::Js(unavailable("the server closed before the handler answered")),
+        Answered::Js(self.await)
+    }
+}
+
+impl Future for JsWait<'_> {
+    type Output = Response<Body>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Body>> {
+        let this = self.get_mut();
+        let mut answer = this.slots.cell(this.id).answer.lock();
+        match &mut *answer {
+            Answer::Waiting(waker) => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            ready => {
+                let taken = std::mem::replace(ready, Answer::Idle);
+                drop(answer);
+                this.done = true;
+                this.slots.release(this.id);
+                Poll::Ready(match taken {
+                    Answer::Ready(response) => response,
+                    _ => unavailable("the server closed before the handler answered"),
+                })
+            }
         }
+    }
+}
+
+impl Drop for JsWait<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let unanswered = matches!(*self.slots.cell(self.id).answer.lock(), Answer::Waiting(_));
+        if unanswered {
+            self.slots
+                .counters
+                .abandoned
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.slots.release(self.id);
     }
 }
 
@@ -209,24 +253,19 @@ fn publish<'a>(
         http2: parts.version == http::Version::HTTP_2,
     };
     write_request(slots, id, &request);
-    let (tx, rx) = oneshot::channel::<Response<Body>>();
     let cell = slots.cell(id);
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
-    *cell.responder.lock() = Some(tx);
-    // From here the slot is JavaScript's until it commits, unless this
-    // request ends first (timeout, client gone): then the guard reclaims it.
-    let generation = cell.generation.load(Ordering::Acquire);
-    let reclaim = Reclaim {
+    *cell.answer.lock() = Answer::Waiting(None);
+    // From here the slot is JavaScript's until it commits; the returned
+    // future frees it once answered, or when this request ends first.
+    let wait = JsWait {
         slots,
         id,
-        generation,
+        done: false,
     };
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);
     slots.publish(id);
-    Ok(JsWait {
-        rx,
-        _reclaim: reclaim,
-    })
+    Ok(wait)
 }
 
 fn check_limits(shared: &Shared, parts: &Parts) -> Option<Response<Body>> {
@@ -273,44 +312,12 @@ pub(crate) async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
             if now.saturating_sub(cell.published_ms.load(Ordering::Relaxed)) < limit_ms {
                 continue;
             }
-            let Some(responder) = cell.responder.lock().take() else {
-                continue;
-            };
-            slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             let detail = "the handler did not answer in time";
-            let _ = responder.send(problem(StatusCode::GATEWAY_TIMEOUT, detail));
-            slots.release(id);
-        }
-    }
-}
-
-/// Frees a slot whose request ended before JavaScript answered it (handler
-/// timeout, client disconnect). Bumping the generation makes the late commit
-/// a no-op and lets TypeScript notice the slot is no longer its own.
-struct Reclaim<'a> {
-    slots: &'a Slots,
-    id: u32,
-    /// The slot's generation while it carries this request: once it was
-    /// answered and reused, it is someone else's and must be left alone.
-    generation: u32,
-}
-
-impl Drop for Reclaim<'_> {
-    fn drop(&mut self) {
-        let cell = self.slots.cell(self.id);
-        let pending = {
-            let mut responder = cell.responder.lock();
-            if cell.generation.load(Ordering::Acquire) != self.generation {
-                return;
+            // Only a slot still waiting for JavaScript is answered; its task
+            // frees it, and the late commit finds it answered or reused.
+            if slots.answer(id, None, || problem(StatusCode::GATEWAY_TIMEOUT, detail)) {
+                slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             }
-            responder.take()
-        };
-        if pending.is_some() {
-            self.slots
-                .counters
-                .abandoned
-                .fetch_add(1, Ordering::Relaxed);
-            self.slots.release(self.id);
         }
     }
 }

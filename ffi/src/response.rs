@@ -74,7 +74,7 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
             continue;
         };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
-        match (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        match (HeaderName::from_bytes(name), header_value(value)) {
             (Ok(name), Ok(value)) => {
                 // Hop-by-hop headers belong to hyper's connection handling.
                 if !is_hop_by_hop(&name) {
@@ -88,6 +88,23 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
         }
     }
     Some(response)
+}
+
+/// The content types TypeScript writes on most answers (`lib/_media.ts`).
+const COMMON_VALUES: [&str; 4] = [
+    "text/plain; charset=utf-8",
+    "application/json",
+    "text/html; charset=utf-8",
+    "application/octet-stream",
+];
+
+/// A header value from the record: the common content types as static
+/// values (no copy, no allocation), anything else checked and copied.
+fn header_value(bytes: &[u8]) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    match COMMON_VALUES.iter().find(|v| v.as_bytes() == bytes) {
+        Some(common) => Ok(HeaderValue::from_static(common)),
+        None => HeaderValue::from_bytes(bytes),
+    }
 }
 
 /// The answer for a record TypeScript wrote wrongly (a Ferry bug).

@@ -226,8 +226,8 @@ impl Server {
         let _ = self.stop_accepting.send(true);
     }
 
-    /// Stops the runtime and releases a parked JS wait. Slots still held by
-    /// JS are answered 503 by dropping their responders.
+    /// Stops the runtime and releases a parked JS wait. Connections still
+    /// waiting for JS are dropped with the runtime; so are their slots.
     pub(crate) fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.stop_accepting.send(true);
@@ -243,9 +243,9 @@ impl Server {
         }
     }
 
-    /// Sends the first `n` committed `(slot, generation)` pairs and frees
-    /// their slots. A pair whose generation is stale (the slot was reclaimed
-    /// and reused meanwhile) is skipped.
+    /// Hands the first `n` committed `(slot, generation)` answers to their
+    /// waiting tasks, which free the slots. A pair whose generation is stale
+    /// (the slot was reclaimed and reused meanwhile) is skipped.
     pub(crate) fn commit(&self, n: u32) -> u32 {
         if n == 0 {
             return 0;
@@ -259,28 +259,17 @@ impl Server {
             if id >= slots.count {
                 continue;
             }
-            let cell = slots.cell(id);
-            // Generation and responder are checked together, under the
-            // responder's lock: a slot reclaimed (timeout, client gone) and
-            // reused meanwhile must not receive this late answer.
-            let responder = {
-                let mut guard = cell.responder.lock();
-                if cell.generation.load(Ordering::Acquire) != generation {
-                    continue;
-                }
-                guard.take()
-            };
-            let Some(responder) = responder else { continue };
-            let outside = cell.body_outside.lock().take();
-            // SAFETY: JS owned the slot until this commit; it hands it back here.
-            let record = unsafe { slots.res(id) };
-            let answer = response::from_record(record, outside).unwrap_or_else(response::malformed);
-            if responder.send(answer).is_ok() {
+            // A slot reclaimed (timeout, client gone) and reused meanwhile
+            // has another generation: this late answer is dropped.
+            let handed = slots.answer(id, Some(generation), || {
+                let outside = slots.cell(id).body_outside.lock().take();
+                // SAFETY: JS owned the response record until this commit.
+                let record = unsafe { slots.res(id) };
+                response::from_record(record, outside).unwrap_or_else(response::malformed)
+            });
+            if handed {
                 sent += 1;
-            } else {
-                slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
             }
-            slots.release(id);
         }
         slots
             .counters

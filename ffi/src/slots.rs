@@ -2,25 +2,38 @@
 //! TypeScript maps once, plus the queues that move slot ids between threads.
 //!
 //! Producers (hyper tasks) take a free slot, write the request record, push
-//! the id on the ready queue and await the slot's responder. The JS thread
+//! the id on the ready queue and await the slot's [`Answer`]. The JS thread
 //! drains ready ids in batches, writes responses in place and commits them.
+//! The waiting task takes the answer and frees the slot: no channel is
+//! allocated per request.
 //! Wake-ups use an eventcount: a producer only touches the condvar when the
 //! JS side has declared itself parked, so a busy JS thread costs no syscall.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::task::Waker;
 use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
-use tokio::sync::oneshot;
 
 use crate::response::Body;
 
+/// Where a slot's answer meets the hyper task waiting for it.
+pub(crate) enum Answer {
+    /// No request waits in the slot.
+    Idle,
+    /// Handed to JavaScript; the waker of the task awaiting the answer.
+    Waiting(Option<Waker>),
+    /// Answered (by JavaScript, or 504 by the timeout sweep): the waiting
+    /// task takes it and frees the slot.
+    Ready(http::Response<Body>),
+}
+
 /// One slot's Rust-side state; the bytes live in the arena.
 pub(crate) struct SlotCell {
-    /// Wakes the hyper task waiting for this slot's answer.
-    pub(crate) responder: Mutex<Option<oneshot::Sender<http::Response<Body>>>>,
+    /// Where the answer meets the hyper task waiting for it.
+    pub(crate) answer: Mutex<Answer>,
     /// The request record when it did not fit in the slot.
     pub(crate) overflow_req: Mutex<Option<Vec<u8>>>,
     /// A body handed over by `ferry_set_body`.
@@ -104,7 +117,7 @@ impl Slots {
         let free = Mutex::new((0..count).rev().collect::<Vec<u32>>());
         let cells = (0..count)
             .map(|_| SlotCell {
-                responder: Mutex::new(None),
+                answer: Mutex::new(Answer::Idle),
                 overflow_req: Mutex::new(None),
                 body_outside: Mutex::new(None),
                 generation: AtomicU32::new(0),
@@ -170,11 +183,42 @@ impl Slots {
         id
     }
 
+    /// Hands `response` to the task waiting on slot `id`, if the slot still
+    /// carries the request of `generation` (`None`: whichever it carries)
+    /// and nobody answered it yet. Returns whether it was handed over.
+    pub(crate) fn answer(
+        &self,
+        id: u32,
+        generation: Option<u32>,
+        response: impl FnOnce() -> http::Response<Body>,
+    ) -> bool {
+        let cell = self.cell(id);
+        let waker = {
+            let mut answer = cell.answer.lock();
+            // Checked under the answer's lock: the slot cannot be freed and
+            // reused meanwhile (only the waiting task frees it, under it too).
+            let current = cell.generation.load(Ordering::Acquire);
+            if generation.is_some_and(|g| g != current) {
+                return false;
+            }
+            let Answer::Waiting(waker) = &mut *answer else {
+                return false;
+            };
+            let waker = waker.take();
+            *answer = Answer::Ready(response());
+            waker
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
+    }
+
     /// Returns a slot to the free list, dropping whatever it still holds.
     pub(crate) fn release(&self, id: u32) {
         let cell = self.cell(id);
         cell.generation.fetch_add(1, Ordering::AcqRel);
-        *cell.responder.lock() = None;
+        *cell.answer.lock() = Answer::Idle;
         *cell.overflow_req.lock() = None;
         *cell.body_outside.lock() = None;
         self.free.lock().push(id);
