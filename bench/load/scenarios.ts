@@ -155,6 +155,17 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: HELLO,
   },
   {
+    // Where the kernel's per-request socket work is shared by 16 requests,
+    // what is left is each server's own work: the const route's case.
+    name: "const-pipeline-16",
+    title: "GET /const (const route), pipelined depth 16, 64 connections",
+    method: "GET",
+    path: "/const",
+    connections: 64,
+    pipeline: 16,
+    expect: { status: 200, contentType: JSON_TYPE, body: '{"status":"ok"}' },
+  },
+  {
     name: "plaintext-c256",
     title: "GET / plaintext, 256 connections",
     method: "GET",

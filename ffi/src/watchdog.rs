@@ -206,7 +206,9 @@ pub(crate) struct Stream<S, C> {
     inner: S,
     activity: Arc<Activity>,
     clock: Arc<C>,
-    first: bool,
+    /// Bytes of the HTTP/2 preface matched so far; `None` once the
+    /// connection is known not to be HTTP/2 (or known to be).
+    preface: Option<usize>,
 }
 
 impl<S, C> Stream<S, C> {
@@ -215,8 +217,28 @@ impl<S, C> Stream<S, C> {
             inner,
             activity,
             clock,
-            first: true,
+            preface: Some(0),
         }
+    }
+
+    /// Follows the HTTP/2 preface across reads (a client may send it in
+    /// pieces); returns whether the connection is now known to be HTTP/2.
+    fn sniff(&mut self, got: &[u8]) -> bool {
+        let Some(matched) = self.preface else {
+            return false;
+        };
+        let want = &H2_PREFACE[matched..];
+        let n = got.len().min(want.len());
+        if got[..n] != want[..n] {
+            self.preface = None;
+            return false;
+        }
+        if matched + n < H2_PREFACE.len() {
+            self.preface = Some(matched + n);
+            return false;
+        }
+        self.preface = None;
+        true
     }
 }
 
@@ -234,17 +256,14 @@ impl<S: AsyncRead + Unpin, C: Clock> AsyncRead for Stream<S, C> {
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         let got = &buf.filled()[before..];
         if matches!(polled, Poll::Ready(Ok(()))) && !got.is_empty() {
-            if this.first {
-                this.first = false;
+            if this.sniff(got) {
                 // HTTP/2 has no request heads to time: its idle rule is enough.
-                if got.starts_with(&H2_PREFACE[..got.len().min(H2_PREFACE.len())]) {
-                    this.activity
-                        .head_since_ms
-                        .store(UNTRACKED, Ordering::Relaxed);
-                    return polled;
-                }
+                this.activity
+                    .head_since_ms
+                    .store(UNTRACKED, Ordering::Relaxed);
+            } else {
+                this.activity.bytes_read(this.clock.now_ms());
             }
-            this.activity.bytes_read(this.clock.now_ms());
         }
         polled
     }
@@ -361,6 +380,30 @@ mod tests {
         assert_eq!(c.activity.alarm(), Alarm::None);
         watch.check(1_000, false, LIMITS);
         assert_eq!(c.activity.alarm(), Alarm::Close);
+    }
+
+    struct Zero;
+    impl Clock for Zero {
+        fn now_ms(&self) -> u64 {
+            0
+        }
+    }
+
+    fn stream() -> Stream<(), Zero> {
+        Stream::new((), Arc::new(Activity::new(0)), Arc::new(Zero))
+    }
+
+    #[test]
+    fn the_http2_preface_is_recognised_across_reads_and_only_whole() {
+        let mut s = stream();
+        assert!(!s.sniff(b"PRI * HT"));
+        assert!(s.sniff(b"TP/2.0\r\n\r\nSM"));
+        // A slowloris that starts like the preface is still HTTP/1.
+        let mut s = stream();
+        assert!(!s.sniff(b"P"));
+        assert!(!s.sniff(b"OST / HTTP/1.1\r\n"));
+        assert_eq!(s.preface, None);
+        assert!(!s.sniff(b"PRI * HTTP/2.0"));
     }
 
     #[test]
