@@ -302,8 +302,11 @@ async fn accept_loop(
         // disarmed on every request.
         .header_read_timeout(None)
         .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
-        // Not `pipeline_flush(true)`: with it hyper dropped the 400 it
-        // writes for a malformed request (tests/hostile_test.ts).
+        // Not `pipeline_flush(true)`, though it would let pipelined answers
+        // share one send(2): hyper 1.12's `Buffered::poll_flush` skips the
+        // flush while its read buffer holds bytes, and after a parse error
+        // the 400 stays unsent before `poll_shutdown` (8 tests in
+        // tests/hostile_test.ts fail with it on).
         .keep_alive(true)
         // One flat buffer and one send(2) per response, like Deno.serve,
         // rather than writev(2) of head and body: small answers dominate.
