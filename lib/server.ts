@@ -12,7 +12,7 @@ import { SlotSource } from "./_source.ts";
  * Extra microtask turns a busy loop waits for async answers before its next
  * pump: enough for an async handler that awaits the body, or a few async
  * middleware, to make the same commit; a handler awaiting real I/O costs
- * only these turns (~20 ns each) per batch.
+ * only these turns (tens of nanoseconds each) per batch.
  */
 const SETTLE_TURNS = 8;
 
