@@ -98,8 +98,9 @@ pub(crate) async fn handle(
 }
 
 fn start<'a>(shared: &'a Shared, remote: Remote<'a>, parts: Parts, body: Incoming) -> Next<'a> {
-    if shared.statics.covers(parts.uri.path()) || !body.is_end_stream() {
-        return Next::Slow(Box::pin(slow(shared, remote, parts, body)));
+    let static_path = shared.statics.covers(parts.uri.path());
+    if static_path || !body.is_end_stream() {
+        return Next::Slow(Box::pin(slow(shared, remote, parts, body, static_path)));
     }
     let (route, params) = match route(shared, &parts) {
         Ok(found) => found,
@@ -111,8 +112,15 @@ fn start<'a>(shared: &'a Shared, remote: Remote<'a>, parts: Parts, body: Incomin
     }
 }
 
-async fn slow(shared: &Shared, remote: Remote<'_>, parts: Parts, body: Incoming) -> Answered {
-    if shared.statics.covers(parts.uri.path()) {
+/// `static_path`: a static mount covers the path (decided once, in `start`).
+async fn slow(
+    shared: &Shared,
+    remote: Remote<'_>,
+    parts: Parts,
+    body: Incoming,
+    static_path: bool,
+) -> Answered {
+    if static_path {
         if let Some(response) = shared.statics.serve(&parts).await {
             return Answered::Native(response);
         }
