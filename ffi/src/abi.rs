@@ -222,7 +222,7 @@ pub unsafe extern "C" fn ferry_set_body(id: u32, slot: u32, buf: *const u8, len:
         if slot >= s.shared.slots.count {
             return Code::BadArgument as i32;
         }
-        *s.shared.slots.cell(slot).body_outside.lock() = Some(body.to_vec());
+        s.shared.slots.cell(slot).set_body_outside(body.to_vec());
         0
     })
 }

@@ -106,7 +106,7 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
                 at: 0,
             },
         );
-        *cell.overflow_req.lock() = Some(bytes);
+        cell.set_overflow(bytes);
     }
     put_u32(record, req::ROUTE, parts.route);
     put_u32(record, req::METHOD, code);

@@ -1,7 +1,6 @@
 //! The hyper server: accepts connections, enforces limits, routes, and hands
 //! requests that need TypeScript to the slot arena.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -9,7 +8,6 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -18,13 +16,13 @@ use tokio::sync::watch;
 
 use crate::config::{Engine, ServerConfig};
 use crate::constant::Constants;
-use crate::dispatch::{handle, sweep_timeouts, Remote};
+use crate::dispatch::{sweep_timeouts, Peer, Service};
 use crate::native::Native;
 use crate::response;
 use crate::router::Router;
 use crate::slots::{Slots, Woken};
 use crate::statics::Statics;
-use crate::watchdog::{self, Activity, Alarm, Limits, Watch};
+use crate::watchdog::{self, Alarm, Limits, Watch};
 
 /// State shared by every connection task and the JS-facing calls.
 pub(crate) struct Shared {
@@ -262,7 +260,7 @@ impl Server {
             // A slot reclaimed (timeout, client gone) and reused meanwhile
             // has another generation: this late answer is dropped.
             let handed = slots.answer(id, Some(generation), || {
-                let outside = slots.cell(id).body_outside.lock().take();
+                let outside = slots.cell(id).take_body_outside();
                 // SAFETY: JS owned the response record until this commit.
                 let record = unsafe { slots.res(id) };
                 response::from_record(record, outside).unwrap_or_else(response::malformed)
@@ -340,25 +338,12 @@ async fn serve_connection(
 ) {
     let watched = shared.watch.add(shared.now_ms());
     let activity = watched.activity.clone();
-    let remote_text: Arc<str> = remote.to_string().into();
-    let service = {
-        let (shared, activity) = (shared.clone(), activity.clone());
-        service_fn(move |req| {
-            let (shared, activity, text) = (shared.clone(), activity.clone(), remote_text.clone());
-            // Boxed once per request: hyper moves the service future into
-            // place several times, and the unboxed one is ~1.8 KB (profiled:
-            // ~4% of CPU went to memmove before this).
-            Box::pin(async move {
-                activity.request_started();
-                let _done = Done(&activity, &shared);
-                let remote = Remote {
-                    addr: remote,
-                    text: &text,
-                };
-                Ok::<_, Infallible>(handle(&shared, remote, req).await)
-            })
-        })
-    };
+    let service = Service(Arc::new(Peer {
+        shared: shared.clone(),
+        activity: activity.clone(),
+        addr: remote,
+        text: remote.to_string().into(),
+    }));
     let io = TokioIo::new(watchdog::Stream::new(
         stream,
         activity.clone(),
@@ -389,13 +374,4 @@ async fn serve_connection(
     .await;
     drop(watched);
     shared.connections.fetch_sub(1, Ordering::AcqRel);
-}
-
-/// Marks a request finished even when hyper drops its future early.
-struct Done<'a>(&'a Activity, &'a Shared);
-
-impl Drop for Done<'_> {
-    fn drop(&mut self) {
-        self.0.request_ended(self.1.now_ms());
-    }
 }

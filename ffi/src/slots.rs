@@ -37,7 +37,10 @@ pub(crate) struct SlotCell {
     /// The request record when it did not fit in the slot.
     pub(crate) overflow_req: Mutex<Option<Vec<u8>>>,
     /// A body handed over by `ferry_set_body`.
-    pub(crate) body_outside: Mutex<Option<Vec<u8>>>,
+    body_outside: Mutex<Option<Vec<u8>>>,
+    /// Set once `overflow_req` or `body_outside` holds bytes, so the common
+    /// request (neither) frees its slot without taking their locks.
+    extras: AtomicBool,
     /// Bumped on each use so a late commit for an old request is ignored.
     pub(crate) generation: AtomicU32,
     /// When the request was handed to JS (ms since server start), for the
@@ -106,6 +109,28 @@ pub(crate) enum Woken {
     Closed,
 }
 
+impl SlotCell {
+    /// Keeps a request record too large for the slot.
+    pub(crate) fn set_overflow(&self, record: Vec<u8>) {
+        *self.overflow_req.lock() = Some(record);
+        self.extras.store(true, Ordering::Release);
+    }
+
+    /// Keeps a response body handed over by `ferry_set_body`.
+    pub(crate) fn set_body_outside(&self, body: Vec<u8>) {
+        *self.body_outside.lock() = Some(body);
+        self.extras.store(true, Ordering::Release);
+    }
+
+    /// Takes the body handed over by `ferry_set_body`, if any.
+    pub(crate) fn take_body_outside(&self) -> Option<Vec<u8>> {
+        if !self.extras.load(Ordering::Acquire) {
+            return None;
+        }
+        self.body_outside.lock().take()
+    }
+}
+
 impl Slots {
     /// Allocates `count` zeroed slots of `req_bytes + res_bytes` each.
     pub(crate) fn new(count: u32, req_bytes: usize, res_bytes: usize) -> Slots {
@@ -120,6 +145,7 @@ impl Slots {
                 answer: Mutex::new(Answer::Idle),
                 overflow_req: Mutex::new(None),
                 body_outside: Mutex::new(None),
+                extras: AtomicBool::new(false),
                 generation: AtomicU32::new(0),
                 published_ms: AtomicU64::new(0),
             })
@@ -216,11 +242,18 @@ impl Slots {
 
     /// Returns a slot to the free list, dropping whatever it still holds.
     pub(crate) fn release(&self, id: u32) {
+        *self.cell(id).answer.lock() = Answer::Idle;
+        self.release_answered(id);
+    }
+
+    /// `release` for a slot whose answer was already taken (left `Idle`).
+    pub(crate) fn release_answered(&self, id: u32) {
         let cell = self.cell(id);
         cell.generation.fetch_add(1, Ordering::AcqRel);
-        *cell.answer.lock() = Answer::Idle;
-        *cell.overflow_req.lock() = None;
-        *cell.body_outside.lock() = None;
+        if cell.extras.swap(false, Ordering::AcqRel) {
+            *cell.overflow_req.lock() = None;
+            *cell.body_outside.lock() = None;
+        }
         self.free.lock().push(id);
     }
 
