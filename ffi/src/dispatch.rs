@@ -25,7 +25,7 @@ use hyper::body::{Body as _, Incoming};
 use crate::body;
 use crate::config::ServerConfig;
 use crate::record::{write_request, RequestParts};
-use crate::response::{problem, unavailable, Body};
+use crate::response::{problem, shutting_down, unavailable, Body};
 use crate::router::Routed;
 use crate::server::Shared;
 use crate::slots::{Answer, Slots};
@@ -263,7 +263,12 @@ fn publish<'a>(
     write_request(slots, id, &request);
     let cell = slots.cell(id);
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
-    *cell.answer.lock() = Answer::Waiting(None);
+    if !slots.begin_waiting(id) {
+        // Shutdown passed its deadline (`Server::expire`): JavaScript takes
+        // no more requests.
+        slots.release(id);
+        return Err(shutting_down("the server is shutting down"));
+    }
     // From here the slot is JavaScript's until it commits; the returned
     // future frees it once answered, or when this request ends first.
     let wait = JsWait {
