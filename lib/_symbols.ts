@@ -27,6 +27,7 @@ export const symbols = {
   ferry_server_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
   ferry_server_begin: { parameters: ["u32"], result: "i32" },
   ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
+  ferry_server_expire: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
 } as const;
 
@@ -34,7 +35,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

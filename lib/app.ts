@@ -181,7 +181,8 @@ export class App {
 
   /**
    * Runs `fn` during `server.shutdown()`, after in-flight requests finished
-   * (or the deadline passed) and before native memory is freed.
+   * (or the deadline passed and the requests still waiting were answered
+   * 503) and before native memory is freed.
    *
    * @example
    * ```ts

@@ -48,7 +48,10 @@ export interface ListenOptions {
   bodyTimeoutMs?: number;
   /** Time a handler may take; then Rust answers 504 and reclaims the slot. 0 disables it. @default 60000 */
   handlerTimeoutMs?: number;
-  /** How long `shutdown()` waits for in-flight requests. @default 10000 */
+  /**
+   * How long `shutdown()` waits for in-flight requests; requests whose handler
+   * has not answered by then get 503 with `Retry-After: 1`. @default 10000
+   */
   shutdownDeadlineMs?: number;
 }
 

@@ -16,6 +16,13 @@ import { SlotSource } from "./_source.ts";
  */
 const SETTLE_TURNS = 8;
 
+/**
+ * How long `shutdown()`, past its deadline, lets connections send the 503s
+ * Rust gave the requests still waiting for a handler before the runtime
+ * stops (and cuts whatever is still open).
+ */
+const EXPIRE_GRACE_MS = 250;
+
 /** A route as the server runs it, indexed by the id Rust sends back. */
 export interface RunnableRoute {
   readonly names: readonly string[];
@@ -361,7 +368,20 @@ export class Server implements AsyncDisposable {
 
   /**
    * Stops accepting, lets in-flight requests finish (up to `deadlineMs`,
-   * default from `listen()`), then frees the native server. Idempotent.
+   * default from `listen()`), runs the `onShutdown` hooks, then frees the
+   * native server. Idempotent: later calls return the same promise.
+   *
+   * Requests whose handler has not answered by the deadline get
+   * `503 Service Unavailable` with `Retry-After: 1` (a problem+json body),
+   * and their connections close; their slots are reclaimed, and an answer
+   * the handler gives later is ignored.
+   *
+   * @example Stop, giving in-flight requests up to 2 s
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const server = new App().listen({ port: 0, hostname: "127.0.0.1" });
+   * await server.shutdown({ deadlineMs: 2000 });
+   * ```
    */
   shutdown(options?: { deadlineMs?: number }): Promise<void> {
     this.#stopping ??= this.#stop(options?.deadlineMs ?? this.#deadline);
@@ -371,13 +391,26 @@ export class Server implements AsyncDisposable {
   async #stop(deadlineMs: number): Promise<void> {
     // Rust stops accepting and closes connections as they go idle; the loop
     // keeps answering meanwhile. Poll until none is left or time is up.
-    let open = this.#lib.ferry_server_shutdown(this.#id);
-    const end = Date.now() + deadlineMs;
-    while (open > 0 && Date.now() < end) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      open = this.stats().connections;
-    }
+    const lib = this.#lib;
+    const id = this.#id;
+    let open = lib.ferry_server_shutdown(id);
+    const until = async (end: number) => {
+      while (open > 0 && Date.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        open = this.stats().connections;
+      }
+    };
+    await until(Date.now() + deadlineMs);
     this.#flush();
+    if (open > 0) {
+      // Past the deadline: Rust answers every request still waiting for its
+      // handler 503 with `Retry-After: 1` (answers written before this were
+      // committed just above). The connections send those and close while
+      // the loop keeps pumping; a handler that answers later is ignored.
+      lib.ferry_server_expire(id);
+      await until(Date.now() + EXPIRE_GRACE_MS);
+      this.#flush();
+    }
     for (const hook of this.#onShutdown) {
       try {
         await hook();

@@ -169,3 +169,24 @@ Deno.test("c.req.url and Host come from :authority over HTTP/2", {
     host: `127.0.0.1:${port}`,
   });
 });
+
+Deno.test("shutdown() past its deadline answers an HTTP/2 straggler 503", async () => {
+  const app = new App();
+  app.get("/never", () => new Promise<string>(() => {}));
+  await using t = serve(app);
+  const answer = curl([`${t.base}/never`]);
+  for (let i = 0; i < 1000 && t.server.stats().toJs < 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assertEquals(t.server.stats().toJs, 1);
+  await t.server.shutdown({ deadlineMs: 50 });
+  const [straggler] = await answer;
+  assertEquals(straggler.version, "HTTP/2");
+  assertEquals(straggler.status, 503);
+  assertEquals(straggler.headers.get("retry-after"), "1");
+  assertEquals(straggler.headers.get("content-type"), "application/problem+json");
+  // `Connection: close` is HTTP/1 only; hyper drops it from HTTP/2 answers.
+  assertEquals(straggler.headers.get("connection"), null);
+  assertEquals(JSON.parse(text(straggler)).status, 503);
+  assertEquals(t.server.stats().slotsInUse, 0);
+});

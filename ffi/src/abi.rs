@@ -316,6 +316,20 @@ pub extern "C" fn ferry_server_shutdown(id: u32) -> i32 {
     })
 }
 
+/// Past the shutdown deadline: answers every request of server `id` still
+/// waiting for JavaScript 503 with `Retry-After: 1` (later ones too) and
+/// returns how many it answered. The connections send those answers while
+/// the runtime keeps running; call `ferry_server_close` after they closed.
+#[no_mangle]
+pub extern "C" fn ferry_server_expire(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) => s.expire() as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
 /// Closes server `id`: stops its runtime, releases a parked wait, and frees
 /// its memory once the last call using it returns. JS must drop its views
 /// of the arena before calling this.

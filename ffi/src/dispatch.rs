@@ -30,7 +30,7 @@ use crate::body;
 use crate::config::ServerConfig;
 use crate::native::Exchange;
 use crate::record::{write_request, RequestParts};
-use crate::response::{problem, unavailable, Body};
+use crate::response::{problem, shutting_down, unavailable, Body};
 use crate::router::Routed;
 use crate::server::Shared;
 use crate::slots::{Answer, Slots};
@@ -355,7 +355,12 @@ fn publish(
     write_request(slots, id, &request);
     let cell = slots.cell(id);
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
-    *cell.answer.lock() = Answer::Waiting(None);
+    if !slots.begin_waiting(id) {
+        // Shutdown passed its deadline (`Server::expire`): JavaScript takes
+        // no more requests.
+        slots.release(id);
+        return Err(shutting_down("the server is shutting down"));
+    }
     // From here the slot is JavaScript's until it commits; the waiting
     // future frees it once answered, or when the request ends first.
     slots.counters.to_js.fetch_add(1, Ordering::Relaxed);

@@ -2,7 +2,7 @@
 //! responses.
 
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 
 use crate::layout::res;
@@ -155,6 +155,16 @@ pub(crate) fn unavailable(detail: &str) -> Response<Body> {
     response
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// 503 with `Retry-After` and `Connection: close`, for a request the server
+/// is shutting down under (HTTP/2 drops the header; its GOAWAY says it).
+pub(crate) fn shutting_down(detail: &str) -> Response<Body> {
+    let mut response = unavailable(detail);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -224,8 +224,22 @@ impl Server {
         let _ = self.stop_accepting.send(true);
     }
 
+    /// For `shutdown()` past its deadline: answers every request still
+    /// waiting for JavaScript 503 (`Retry-After: 1`, `Connection: close`),
+    /// and any request that would reach JavaScript later the same way. The
+    /// connections write those answers and close while the runtime runs on
+    /// (pump engine: while JS keeps pumping); a handler's late answer is
+    /// dropped, its slot being free or reused. Returns how many it answered.
+    pub(crate) fn expire(&self) -> u32 {
+        self.begin_shutdown();
+        self.shared
+            .slots
+            .expire(|| response::shutting_down("the server shut down before the handler answered"))
+    }
+
     /// Stops the runtime and releases a parked JS wait. Connections still
-    /// waiting for JS are dropped with the runtime; so are their slots.
+    /// open are dropped with the runtime; so are their slots (`shutdown()`
+    /// calls `expire` first, so none of them waits for JS any more).
     pub(crate) fn close(&self) {
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.stop_accepting.send(true);

@@ -85,6 +85,8 @@ pub(crate) struct Slots {
     ready: ArrayQueue<u32>,
     parked: AtomicBool,
     closed: AtomicBool,
+    /// Set by `expire`: no more requests are handed to JavaScript.
+    expired: AtomicBool,
     park_lock: Mutex<()>,
     park_cv: Condvar,
     park_notify: tokio::sync::Notify,
@@ -164,6 +166,7 @@ impl Slots {
             ready: ArrayQueue::new(count as usize),
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            expired: AtomicBool::new(false),
             park_lock: Mutex::new(()),
             park_cv: Condvar::new(),
             park_notify: tokio::sync::Notify::new(),
@@ -238,6 +241,33 @@ impl Slots {
             waker.wake();
         }
         true
+    }
+
+    /// Marks slot `id` as handed to JavaScript (its answer `Waiting`), unless
+    /// `expire` ran: then nothing changes and the caller, which still owns
+    /// the slot, answers the request itself. Returns whether it was marked.
+    pub(crate) fn begin_waiting(&self, id: u32) -> bool {
+        let mut answer = self.cell(id).answer.lock();
+        // Read under the answer's lock, which `expire` takes for every slot
+        // after raising the flag: either this sees the flag, or `expire`
+        // sees this slot waiting and answers it.
+        if self.expired.load(Ordering::Acquire) {
+            return false;
+        }
+        *answer = Answer::Waiting(None);
+        true
+    }
+
+    /// Answers every request still waiting for JavaScript with
+    /// `response()`, and from now on refuses to hand more to it (see
+    /// `begin_waiting`). The waiting tasks free their slots; a late commit
+    /// finds its slot answered or reused and is dropped. Returns how many
+    /// were answered.
+    pub(crate) fn expire(&self, response: impl Fn() -> http::Response<Body>) -> u32 {
+        self.expired.store(true, Ordering::Release);
+        (0..self.count)
+            .filter(|&id| self.answer(id, None, &response))
+            .count() as u32
     }
 
     /// Returns a slot to the free list, dropping whatever it still holds.
@@ -397,6 +427,40 @@ mod tests {
         assert_eq!(slots.drain_ids[1].load(Ordering::Relaxed), 1);
         assert_eq!(slots.drain(8), 1);
         assert_eq!(slots.drain_ids[0].load(Ordering::Relaxed), 7);
+    }
+
+    fn status(slots: &Slots, id: u32) -> Option<http::StatusCode> {
+        match &*slots.cell(id).answer.lock() {
+            Answer::Ready(response) => Some(response.status()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn expire_answers_waiting_slots_and_refuses_later_ones() {
+        let slots = Slots::new(4, 128, 64);
+        let waiting = slots.acquire().unwrap();
+        assert!(slots.begin_waiting(waiting));
+        let answered = slots.acquire().unwrap();
+        assert!(slots.begin_waiting(answered));
+        let generation = slots.cell(answered).generation.load(Ordering::Relaxed);
+        let ok = || http::Response::new(crate::body::empty());
+        assert!(slots.answer(answered, Some(generation), ok));
+        let idle = slots.acquire().unwrap();
+        let unavailable = || crate::response::unavailable("closing");
+        assert_eq!(slots.expire(unavailable), 1);
+        assert_eq!(
+            status(&slots, waiting),
+            Some(http::StatusCode::SERVICE_UNAVAILABLE)
+        );
+        assert_eq!(status(&slots, answered), Some(http::StatusCode::OK));
+        assert_eq!(status(&slots, idle), None);
+        // A request published after `expire` is not handed to JavaScript.
+        assert!(!slots.begin_waiting(idle));
+        assert!(matches!(*slots.cell(idle).answer.lock(), Answer::Idle));
+        // A late commit for the expired request is dropped once it is freed.
+        slots.release(waiting);
+        assert!(!slots.answer(waiting, Some(0), ok));
     }
 
     #[test]
