@@ -9,8 +9,11 @@
 // middleware, and from an async handler; ratios against the first.
 // `--set ab`: Deno.serve, then Ferry (pump) with the library at FERRY_LIB_A
 // and at FERRY_LIB_B: an A/B of two native builds in the same rounds.
+// `--set ceiling`: Deno.serve, Ferry (pump) and the plain hyper server of
+// bench/peers/hyper (no JavaScript at all: what any server could reach here).
 // Prints a markdown table; docs/crossing.md and docs/middleware.md quote it.
 
+import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -29,9 +32,13 @@ const here = new URL(".", import.meta.url).pathname;
 
 interface Contender {
   name: string;
+  /** Arguments to `deno run -A`, unless `command` is given. */
   args: string[];
   env: Record<string, string>;
+  /** A native program to run instead of Deno (argv). */
+  command?: string[];
 }
+const hyperPeer = new URL("../peers/hyper/target/release/hyper-peer", import.meta.url).pathname;
 const sets: Record<string, Contender[]> = {
   engines: [
     { name: "Deno.serve", args: [`${here}deno_serve.ts`], env: {} },
@@ -56,9 +63,22 @@ const sets: Record<string, Contender[]> = {
       env: { FERRY_LIB: Deno.env.get("FERRY_LIB_B") ?? "" },
     },
   ],
+  ceiling: [
+    { name: "Deno.serve", args: [`${here}deno_serve.ts`], env: {} },
+    { name: "Ferry", args: [`${here}app.ts`], env: {} },
+    { name: "hyper (no JS)", args: [], env: {}, command: [hyperPeer] },
+  ],
 };
 const contenders = sets[values.set!];
 if (!contenders) throw new TypeError(`--set must be one of ${Object.keys(sets).join(", ")}`);
+for (const who of contenders) {
+  if (who.command && !existsSync(who.command[0])) {
+    throw new Error(
+      `${who.command[0]} is missing: build it with ` +
+        "`cargo build --release --manifest-path bench/peers/hyper/Cargo.toml`",
+    );
+  }
+}
 const baseline = contenders[0].name;
 
 function cpuTicks(pid: number): number {
@@ -82,8 +102,9 @@ async function wrk(port: number, seconds: number, c: number): Promise<number> {
 }
 
 async function measure(who: Contender, port: number) {
+  const argv = who.command ?? [Deno.execPath(), "run", "-A", ...who.args];
   const child = new Deno.Command("taskset", {
-    args: ["-c", "0", Deno.execPath(), "run", "-A", ...who.args],
+    args: ["-c", "0", ...argv],
     env: { ...who.env, PORT: String(port) },
     stdout: "piped",
     stderr: "inherit",
