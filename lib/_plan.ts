@@ -98,19 +98,62 @@ function inbound(
     if (out === undefined) continue;
     if (isThenable(out)) {
       counter.hops++;
-      const next = i + 1;
-      return Promise.resolve(out).then((v) =>
-        v === undefined ? inbound(plan, c, next, counter) : answer(v, c, counter)
-      );
+      return inboundAsync(plan, c, out, i + 1, counter);
     }
     return answer(out, c, counter);
   }
   const out = plan.handler(c);
   if (isThenable(out)) {
     counter.hops++;
-    return Promise.resolve(out).then((v) => answer(v, c, counter));
+    return handled(out, c, counter);
   }
   return answer(out, c, counter);
+}
+
+/**
+ * The inbound chain from its first asynchronous step on: one async
+ * function awaiting each step, rather than a `.then` callback (a promise
+ * and a closure) per step. Measured on 16 async middleware: see
+ * docs/middleware.md.
+ */
+async function inboundAsync(
+  plan: Plan,
+  c: Context,
+  pending: PromiseLike<unknown>,
+  from: number,
+  counter: HopCounter,
+): Promise<Reply> {
+  const first = await pending;
+  if (first !== undefined) return answer(first, c, counter);
+  const layers = plan.inbound;
+  for (let i = from; i < layers.length; i++) {
+    const layer = layers[i];
+    if (layer.kind === "onion") {
+      if (layer.fn === CONTEXT_STORAGE) continue;
+      return onion(plan, c, layer.fn, i + 1, counter);
+    }
+    let out = layer.fn(c);
+    if (isThenable(out)) {
+      counter.hops++;
+      out = await out;
+    }
+    if (out !== undefined) return answer(out, c, counter);
+  }
+  let out = plan.handler(c);
+  if (isThenable(out)) {
+    counter.hops++;
+    out = await out;
+  }
+  return answer(out, c, counter);
+}
+
+/** The answer of a handler that returned a promise. */
+async function handled(
+  pending: PromiseLike<unknown>,
+  c: Context,
+  counter: HopCounter,
+): Promise<Reply> {
+  return answer(await pending, c, counter);
 }
 
 /**

@@ -94,13 +94,20 @@ export const PEERS: readonly Peer[] = [
       );
     },
   },
-  // An A/B of two native builds in the same rounds: `FERRY_LIB_B=/path/to/
-  // libferry.so deno task bench:load --peers deno-serve,ferry,ferry-b`.
-  ...(Deno.env.get("FERRY_LIB_B")
+  // An A/B in the same rounds: `FERRY_LIB_B=/path/to/libferry.so` runs this
+  // checkout's TypeScript on another native build; `FERRY_B_DIR=/path/to/
+  // checkout` runs another checkout (its TypeScript and its own build).
+  // Then `deno task bench:load --peers deno_serve,ferry,ferry-b`.
+  ...(Deno.env.get("FERRY_LIB_B") || Deno.env.get("FERRY_B_DIR")
     ? [{
       name: "ferry-b",
-      label: "Ferry (FERRY_LIB_B)",
-      cmd: ["env", `FERRY_LIB=${Deno.env.get("FERRY_LIB_B")}`, ...DENO_RUN, "bench/peers/ferry.ts"],
+      label: Deno.env.get("FERRY_B_DIR") ? "Ferry (FERRY_B_DIR)" : "Ferry (FERRY_LIB_B)",
+      cmd: [
+        "env",
+        ...(Deno.env.get("FERRY_LIB_B") ? [`FERRY_LIB=${Deno.env.get("FERRY_LIB_B")}`] : []),
+        ...DENO_RUN,
+        `${Deno.env.get("FERRY_B_DIR") ?? "."}/bench/peers/ferry.ts`,
+      ],
       required: false,
       prepare: () => Promise.resolve(null),
     }]
