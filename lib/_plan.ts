@@ -114,7 +114,8 @@ function inbound(
  * The inbound chain from its first asynchronous step on: one async
  * function awaiting each step, rather than a `.then` callback (a promise
  * and a closure) per step. Measured on 16 async middleware: see
- * docs/middleware.md.
+ * docs/middleware.md. It walks the layers as `inbound` does, awaiting
+ * where `inbound` returns: keep the two in step.
  */
 async function inboundAsync(
   plan: Plan,
