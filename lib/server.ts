@@ -407,7 +407,13 @@ export class Server implements AsyncDisposable {
       // handler 503 with `Retry-After: 1` (answers written before this were
       // committed just above). The connections send those and close while
       // the loop keeps pumping; a handler that answers later is ignored.
-      lib.ferry_server_expire(id);
+      const expired = lib.ferry_server_expire(id);
+      if (expired > 0) {
+        console.error(
+          `ferry: shutdown passed its ${deadlineMs} ms deadline; ${expired} request(s) still ` +
+            "waiting for a handler were answered 503 (raise shutdownDeadlineMs to wait longer)",
+        );
+      }
       await until(Date.now() + EXPIRE_GRACE_MS);
       this.#flush();
     }

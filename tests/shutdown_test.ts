@@ -130,7 +130,19 @@ for (const engine of ["pump", "thread"] as const) {
     const pending = ask(base, "/slow/1");
     const raw = rawExchange(server.addr.port, "GET /slow/2 HTTP/1.1\r\nHost: x\r\n\r\n");
     await until(() => server.stats().toJs === 2, "the requests to reach JavaScript");
-    await server.shutdown({ deadlineMs: 50 });
+    const logged: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => logged.push(args.map(String).join(" "));
+    try {
+      await server.shutdown({ deadlineMs: 50 });
+    } finally {
+      console.error = original;
+    }
+    // The operator learns that requests were cut, and what to change.
+    assert(
+      logged.some((line) => line.includes("2 request(s)") && line.includes("shutdownDeadlineMs")),
+      logged.join("\n"),
+    );
     assertUnavailable(await pending);
     const head = (await raw).split("\r\n\r\n")[0].toLowerCase().split("\r\n");
     assertEquals(head[0], "http/1.1 503 service unavailable");
