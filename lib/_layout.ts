@@ -20,6 +20,12 @@ export const Req = {
   FLAG_HTTP2: 2,
 } as const;
 
+/**
+ * Set on a drain entry's slot id: that request is over (client gone, timed
+ * out, expired) and JavaScript releases it (ffi/src/slots.rs `CANCELLED`).
+ */
+export const CANCELLED = 0x8000_0000;
+
 /** Words of a response record's header. */
 export const Res = {
   STATUS: 0,

@@ -59,20 +59,40 @@ function bytesToText(bytes: Uint8Array, start: number, end: number, utf: boolean
   return utf8.decode(bytes.subarray(start, end));
 }
 
-/** Reads a request record in the slot arena (or its overflow copy). */
+/** Why a slot's request can no longer be read. */
+export type Released = "over" | "closed";
+
+const RELEASED_MESSAGES: Record<Released, string> = {
+  over: "This request is over (answered, timed out, the client left, or the server shut " +
+    "down); its data is gone. " +
+    "Read what you need before the handler returns (or awaits something slow).",
+  closed: "This server has shut down; the request's data is gone with it. " +
+    "Read what you need before the handler awaits something slow.",
+};
+
+/**
+ * Reads a request record in the slot arena (or its overflow copy).
+ *
+ * Rust never writes a slot JavaScript holds (docs/crossing.md, "Who owns a
+ * slot"), so reads need no re-check against Rust: the one guard is
+ * `#released`, set in JavaScript (which is single-threaded) before the slot
+ * is handed back or the server's arena is freed.
+ */
 export class SlotSource implements RequestSource {
+  /** The slot's generation when it was drained. */
+  readonly generation: number;
   #bytes: Uint8Array;
   #base: number;
   #words: Uint32Array;
   #word: number;
-  #generation: number;
-  #released = false;
+  #released: Released | undefined;
 
   /**
    * @param arena8 The whole arena as bytes.
    * @param arena32 The whole arena as u32 words.
    * @param offset Byte offset of the slot's request record.
    * @param slot The slot id.
+   * @param generation The generation the drain entry carried.
    * @param overflow Copies an overflowed record out of Rust.
    */
   constructor(
@@ -80,13 +100,14 @@ export class SlotSource implements RequestSource {
     arena32: Uint32Array,
     offset: number,
     slot: number,
-    overflow: { readOverflow(slot: number, total: number): Uint8Array },
+    generation: number,
+    overflow: { readOverflow(slot: number, generation: number, total: number): Uint8Array },
   ) {
     this.#words = arena32;
     this.#word = offset >>> 2;
-    this.#generation = arena32[this.#word + Req.GENERATION];
+    this.generation = generation;
     if (arena32[this.#word + Req.FLAGS] & Req.FLAG_OVERFLOW) {
-      this.#bytes = overflow.readOverflow(slot, arena32[this.#word + Req.TOTAL]);
+      this.#bytes = overflow.readOverflow(slot, generation, arena32[this.#word + Req.TOTAL]);
       this.#base = 0;
     } else {
       this.#bytes = arena8;
@@ -95,19 +116,21 @@ export class SlotSource implements RequestSource {
   }
 
   #w(i: number): number {
-    // Rust reclaims a slot whose request timed out or whose client left;
-    // its generation then changes and the bytes belong to someone else.
-    if (this.#released || this.#words[this.#word + Req.GENERATION] !== this.#generation) {
-      throw new Error(
-        "This request is over (answered, timed out, or the client left); its data is gone. Read what you need before the handler returns.",
-      );
-    }
+    if (this.#released !== undefined) throw new Error(RELEASED_MESSAGES[this.#released]);
     return this.#words[this.#word + i];
   }
 
-  /** Marks the slot handed back: later reads throw instead of misreading. */
-  release(): void {
-    this.#released = true;
+  /** Whether the slot was handed back. */
+  get released(): boolean {
+    return this.#released !== undefined;
+  }
+
+  /**
+   * Marks the slot handed back (answered, over, or the server closed):
+   * later reads throw instead of reading bytes that may be another's.
+   */
+  release(why: Released = "over"): void {
+    this.#released ??= why;
   }
 
   method(): string {

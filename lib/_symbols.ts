@@ -17,11 +17,11 @@ export const symbols = {
   ferry_wait: { parameters: ["u32", "u32"], result: "i32", nonblocking: true },
   ferry_commit: { parameters: ["u32", "u32"], result: "i32" },
   ferry_set_body: {
-    parameters: ["u32", "u32", "buffer", "u32"],
+    parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
   },
   ferry_read_overflow: {
-    parameters: ["u32", "u32", "buffer", "u32"],
+    parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
   },
   ferry_server_stats: { parameters: ["u32", "buffer", "u32"], result: "i32" },
@@ -35,7 +35,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

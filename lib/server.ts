@@ -1,6 +1,6 @@
 import { Code, type Native } from "./_symbols.ts";
 import { lastError } from "./_native.ts";
-import { Req } from "./_layout.ts";
+import { CANCELLED, Req } from "./_layout.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
 import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
@@ -22,6 +22,9 @@ const SETTLE_TURNS = 8;
  * stops (and cuts whatever is still open).
  */
 const EXPIRE_GRACE_MS = 250;
+
+/** Counters `ferry_server_stats` fills. */
+const STATS_LEN = 13;
 
 /** A route as the server runs it, indexed by the id Rust sends back. */
 export interface RunnableRoute {
@@ -90,6 +93,12 @@ export interface ServerStats {
   abandoned: number;
   /** Requests answered 504 because the handler took longer than `handlerTimeoutMs`. */
   timeouts: number;
+  /**
+   * Requests Rust declared over while a handler held them (client gone,
+   * timed out, expired at shutdown): their slots came back when JavaScript
+   * released them, and the handlers' reads of them throw.
+   */
+  cancelled: number;
 }
 
 interface Counters extends HopCounter {
@@ -151,19 +160,29 @@ export class Server implements AsyncDisposable {
   #commitIds: Uint32Array;
   #writer: ReplyWriter;
   #routes: readonly RunnableRoute[];
+  /**
+   * The request each slot holds, while JavaScript holds it: released (and
+   * the slot handed back) when answered, when Rust says it is over, or
+   * when the server closes.
+   */
+  #sources: (SlotSource | undefined)[];
+  /** Generation of the slot being written (for `ferry_set_body`). */
+  #writing = 0;
   #pending = 0;
   /** Requests whose plan returned a promise that has not settled yet. */
   #unsettled = 0;
   #flushQueued = false;
   #parked = false;
   #closed = false;
+  /** The native side failed (`ferry_pump` returned an error). */
+  #failed = false;
   #loop: Promise<void>;
   #stopping?: Promise<void>;
   #deadline: number;
   #done!: () => void;
   #counters: Counters;
   #onShutdown: (() => void | Promise<void>)[];
-  #finalNative = new Float64Array(12);
+  #finalNative = new Float64Array(STATS_LEN);
   #flushBound = () => this.#flush();
 
   /** Use `app.listen()`; this constructor is internal. */
@@ -174,6 +193,7 @@ export class Server implements AsyncDisposable {
     this.#slots = init.slots;
     this.#slotBytes = init.requestSlotBytes + init.responseSlotBytes;
     this.#routes = init.routes;
+    this.#sources = new Array(init.slots).fill(undefined);
     this.#deadline = init.shutdownDeadlineMs;
     this.#counters = Object.assign(init.counter, {
       drain: 0,
@@ -188,7 +208,7 @@ export class Server implements AsyncDisposable {
     const arena = view(lib.ferry_server_arena(id), this.#slots * this.#slotBytes);
     this.#u8 = new Uint8Array(arena);
     this.#u32 = new Uint32Array(arena);
-    this.#drainIds = new Uint32Array(view(lib.ferry_server_drain_ids(id), this.#slots * 4));
+    this.#drainIds = new Uint32Array(view(lib.ferry_server_drain_ids(id), this.#slots * 8));
     this.#commitIds = new Uint32Array(view(lib.ferry_server_commit_ids(id), this.#slots * 8));
     this.#writer = new ReplyWriter(
       this.#u8,
@@ -229,7 +249,11 @@ export class Server implements AsyncDisposable {
       counters.drain++;
       if (n > 0) {
         const ids = this.#drainIds;
-        for (let i = 0; i < n; i++) this.#dispatch(ids[i]);
+        for (let i = 0; i < 2 * n; i += 2) {
+          const slot = ids[i];
+          if (slot & CANCELLED) this.#cancel(slot & ~CANCELLED, ids[i + 1]);
+          else this.#dispatch(slot, ids[i + 1]);
+        }
         // Let promise continuations run; every 16 busy batches, also give
         // the event loop (timers, I/O) a turn through a zero-timeout wait.
         if (++streak < 16) {
@@ -241,6 +265,15 @@ export class Server implements AsyncDisposable {
           continue;
         }
       } else if (n < 0) {
+        if (n !== Code.Closed && !this.#closed) {
+          // Not a shutdown: the native side failed. Say why, then shut down
+          // cleanly rather than leave clients hanging.
+          console.error(
+            `ferry: the native server failed (${lastError(lib)}); shutting it down`,
+          );
+          this.#closed = true;
+          this.#failed = true;
+        }
         break;
       }
       counters.wait++;
@@ -259,15 +292,23 @@ export class Server implements AsyncDisposable {
       streak = 0;
       if (woke === Code.Closed) break;
     }
+    if (this.#failed) this.#stopping ??= this.#abandon();
   }
 
-  #dispatch(slot: number): void {
+  /** After a native failure: release every request, free the server, finish. */
+  #abandon(): Promise<void> {
+    this.#releaseAll();
+    this.#lib.ferry_server_close(this.#id);
+    this.#done();
+    return Promise.resolve();
+  }
+
+  #dispatch(slot: number, generation: number): void {
     const offset = slot * this.#slotBytes;
-    const w = offset >>> 2;
     const u32 = this.#u32;
-    const generation = u32[w + Req.GENERATION];
-    const route = this.#routes[u32[w + Req.ROUTE]];
-    const source = new SlotSource(this.#u8, u32, offset, slot, this);
+    const route = this.#routes[u32[(offset >>> 2) + Req.ROUTE]];
+    const source = new SlotSource(this.#u8, u32, offset, slot, generation, this);
+    this.#sources[slot] = source;
     if (route === undefined) {
       this.#answer(slot, generation, problem(500, "Unknown route id."), source);
       return;
@@ -286,18 +327,39 @@ export class Server implements AsyncDisposable {
   }
 
   #answer(slot: number, generation: number, reply: Reply, source: SlotSource): void {
+    // Over already (client gone, timed out, server closed): the slot was
+    // handed back, and may carry another request; never write into it.
+    if (source.released) return;
     source.release();
-    // A slot reclaimed by Rust (timeout, client gone) may already carry
-    // another request: never write into it.
-    if (this.#u32[(slot * this.#slotBytes >>> 2) + Req.GENERATION] !== generation) return;
+    this.#sources[slot] = undefined;
+    this.#writing = generation;
     try {
       this.#writer.write(slot, reply);
     } catch (error) {
       this.#writer.write(slot, errorReply(error));
     }
+    this.#handBack(slot, generation);
+  }
+
+  /** Queues `(slot, generation)` for the next commit, which lets it go. */
+  #handBack(slot: number, generation: number): void {
     const at = this.#pending++ * 2;
     this.#commitIds[at] = slot;
     this.#commitIds[at + 1] = generation;
+  }
+
+  /**
+   * Rust says the request in `(slot, generation)` is over while a handler
+   * holds it: its reads throw from now on, its answer will be dropped, and
+   * the slot goes back with the next commit. A stale entry (already
+   * answered, or a request JavaScript never saw) is ignored.
+   */
+  #cancel(slot: number, generation: number): void {
+    const source = this.#sources[slot];
+    if (source === undefined || source.generation !== generation) return;
+    source.release();
+    this.#sources[slot] = undefined;
+    this.#handBack(slot, generation);
   }
 
   #answerLater(slot: number, generation: number, reply: Reply, source: SlotSource): void {
@@ -322,21 +384,21 @@ export class Server implements AsyncDisposable {
 
   #setBody(slot: number, body: Uint8Array): void {
     this.#counters.setBody++;
-    this.#lib.ferry_set_body(this.#id, slot, body, body.length);
+    this.#lib.ferry_set_body(this.#id, slot, this.#writing, body, body.length);
   }
 
   /** Copies an overflowed request record out of Rust (internal). */
-  readOverflow(slot: number, total: number): Uint8Array {
+  readOverflow(slot: number, generation: number, total: number): Uint8Array {
     this.#counters.readOverflow++;
     const bytes = new Uint8Array(total);
-    this.#lib.ferry_read_overflow(this.#id, slot, bytes, total);
+    this.#lib.ferry_read_overflow(this.#id, slot, generation, bytes, total);
     return bytes;
   }
 
   /** The server's counters. */
   stats(): ServerStats {
     const c = this.#counters;
-    const native = this.#closed ? this.#finalNative : new Float64Array(12);
+    const native = this.#closed ? this.#finalNative : new Float64Array(STATS_LEN);
     if (!this.#closed) this.#lib.ferry_server_stats(this.#id, native, native.length);
     const [requests, toJs, nativeAnswers, wakes, full, drained, batches] = native;
     const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow;
@@ -363,6 +425,7 @@ export class Server implements AsyncDisposable {
       connections: native[9],
       abandoned: native[10],
       timeouts: native[11],
+      cancelled: native[12],
     };
   }
 
@@ -427,12 +490,23 @@ export class Server implements AsyncDisposable {
     // Keep the last native counters readable after the memory is freed.
     this.#lib.ferry_server_stats(this.#id, this.#finalNative, this.#finalNative.length);
     this.#closed = true;
+    // Handlers still running hold views of the arena that is about to be
+    // freed: release them first (JavaScript is single-threaded, so no read
+    // can slip in between), and their later reads throw.
+    this.#releaseAll();
     const code = this.#lib.ferry_server_close(this.#id);
     await this.#loop;
     if (code < 0) {
       console.error(`ferry: closing the server failed: ${lastError(this.#lib)}`);
     }
     this.#done();
+  }
+
+  #releaseAll(): void {
+    for (let slot = 0; slot < this.#sources.length; slot++) {
+      this.#sources[slot]?.release("closed");
+      this.#sources[slot] = undefined;
+    }
   }
 
   /** Shuts the server down (for `await using`). */

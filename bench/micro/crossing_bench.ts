@@ -52,11 +52,11 @@ const noOverflow = { readOverflow: () => new Uint8Array() };
 const names = ["id"];
 
 Deno.bench("lazy request view: context, one param, one header", () => {
-  const c = new Context(new SlotSource(u8, u32, 0, 0, noOverflow), names);
+  const c = new Context(new SlotSource(u8, u32, 0, 0, 0, noOverflow), names);
   if (c.params.id !== "42" || c.req.header("x-token") !== "abc") throw new Error("bad decode");
 });
 Deno.bench("lazy request view: context only (nothing read)", () => {
-  new Context(new SlotSource(u8, u32, 0, 0, noOverflow), names);
+  new Context(new SlotSource(u8, u32, 0, 0, 0, noOverflow), names);
 });
 
 const writer = new ReplyWriter(u8, u32, REQ, RES, { setBody() {} });

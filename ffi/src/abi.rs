@@ -56,19 +56,36 @@ macro_rules! guard {
     }};
 }
 
-static SERVERS: RwLock<Vec<Option<Arc<Server>>>> = RwLock::new(Vec::new());
+/// A live server and the tag it was started under.
+type Tagged = (u32, Arc<Server>);
+
+/// Live servers by index.
+static SERVERS: RwLock<Vec<Option<Tagged>>> = RwLock::new(Vec::new());
+/// Bumped for every server started, so an id is never reused: a call with
+/// the id of a closed server fails even when its index was taken again.
+static NEXT_TAG: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+/// Server ids are `index | tag << INDEX_BITS` (kept below 2^31: ids travel
+/// as non-negative `i32`s).
+const INDEX_BITS: u32 = 12;
+const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
+const TAG_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
 
 fn server(id: u32) -> Option<Arc<Server>> {
-    SERVERS.read().get(id as usize).and_then(|s| s.clone())
+    let servers = SERVERS.read();
+    match servers.get((id & INDEX_MASK) as usize) {
+        Some(Some((tag, s))) if *tag == id >> INDEX_BITS => Some(s.clone()),
+        _ => None,
+    }
 }
 
 /// # Safety
-/// `ptr` must be null or valid for `len` bytes.
+/// `ptr` must be null or valid for `len` bytes for the returned lifetime.
 unsafe fn bytes<'a>(ptr: *const u8, len: u32) -> Option<&'a [u8]> {
     if ptr.is_null() {
         return (len == 0).then_some(&[]);
     }
-    Some(std::slice::from_raw_parts(ptr, len as usize))
+    // SAFETY: non-null and valid for `len` bytes (the caller's contract).
+    Some(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
 }
 
 /// The ABI version; TypeScript refuses a library whose version differs.
@@ -89,7 +106,9 @@ pub unsafe extern "C" fn ferry_last_error(buf: *mut u8, len: u32) -> i32 {
             let e = e.borrow();
             let n = e.len().min(len as usize);
             if !buf.is_null() {
-                std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n);
+                // SAFETY: `buf` is valid for `len >= n` writable bytes (the
+                // caller's contract) and cannot overlap the Rust string.
+                unsafe { std::ptr::copy_nonoverlapping(e.as_ptr(), buf, n) };
             }
             e.len() as i32
         })
@@ -103,7 +122,8 @@ pub unsafe extern "C" fn ferry_last_error(buf: *mut u8, len: u32) -> i32 {
 #[no_mangle]
 pub unsafe extern "C" fn ferry_server_start(config: *const u8, len: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        let Some(json) = bytes(config, len) else {
+        // SAFETY: `config` is valid for `len` bytes (the caller's contract).
+        let Some(json) = (unsafe { bytes(config, len) }) else {
             set_error("config buffer is null");
             return Code::BadArgument as i32;
         };
@@ -111,15 +131,20 @@ pub unsafe extern "C" fn ferry_server_start(config: *const u8, len: u32) -> i32 
         match started {
             Ok(server) => {
                 let mut servers = SERVERS.write();
-                let id = servers
+                let index = servers
                     .iter()
                     .position(Option::is_none)
                     .unwrap_or(servers.len());
-                if id == servers.len() {
+                if index > INDEX_MASK as usize {
+                    set_error("too many servers open at once (4096)");
+                    return Code::Failed as i32;
+                }
+                if index == servers.len() {
                     servers.push(None);
                 }
-                servers[id] = Some(Arc::new(server));
-                id as i32
+                let tag = (NEXT_TAG.fetch_add(1, Ordering::Relaxed) & TAG_MASK).max(1);
+                servers[index] = Some((tag, Arc::new(server)));
+                (index as u32 | tag << INDEX_BITS) as i32
             }
             Err(message) => {
                 set_error(message);
@@ -145,7 +170,9 @@ pub extern "C" fn ferry_server_arena(id: u32) -> *mut c_void {
     })
 }
 
-/// Start of the shared `u32` array `ferry_drain` fills with slot ids.
+/// Start of the shared `u32` array `ferry_pump` fills with `(slot,
+/// generation)` pairs (`2 * slots` words); a slot with bit 31 set is a
+/// request that is over, for JavaScript to release.
 #[no_mangle]
 pub extern "C" fn ferry_server_drain_ids(id: u32) -> *mut c_void {
     guard!(std::ptr::null_mut(), {
@@ -209,17 +236,27 @@ pub extern "C" fn ferry_commit(id: u32, n: u32) -> i32 {
     })
 }
 
-/// Hands a response body too large for the slot to Rust (copied once).
+/// Hands a response body too large for the slot to Rust (copied once), for
+/// the request `(slot, generation)` JavaScript holds; a stale pair is
+/// refused with `Code::BadArgument`.
 ///
 /// # Safety
 /// `buf` must be valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn ferry_set_body(id: u32, slot: u32, buf: *const u8, len: u32) -> i32 {
+pub unsafe extern "C" fn ferry_set_body(
+    id: u32,
+    slot: u32,
+    generation: u32,
+    buf: *const u8,
+    len: u32,
+) -> i32 {
     guard!(Code::Panicked as i32, {
-        let (Some(s), Some(body)) = (server(id), bytes(buf, len)) else {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        let (Some(s), Some(body)) = (server(id), unsafe { bytes(buf, len) }) else {
             return Code::BadArgument as i32;
         };
-        if slot >= s.shared.slots.count {
+        if !s.shared.slots.held_by_js(slot, generation) {
+            set_error("ferry_set_body: that request is over");
             return Code::BadArgument as i32;
         }
         s.shared.slots.cell(slot).set_body_outside(body.to_vec());
@@ -227,18 +264,24 @@ pub unsafe extern "C" fn ferry_set_body(id: u32, slot: u32, buf: *const u8, len:
     })
 }
 
-/// Copies an overflowed request record of `slot` into `buf`; returns the
-/// bytes copied.
+/// Copies the overflowed request record of `(slot, generation)` into `buf`;
+/// returns the bytes copied, or `Code::BadArgument` for a stale pair.
 ///
 /// # Safety
 /// `buf` must be valid for `len` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn ferry_read_overflow(id: u32, slot: u32, buf: *mut u8, len: u32) -> i32 {
+pub unsafe extern "C" fn ferry_read_overflow(
+    id: u32,
+    slot: u32,
+    generation: u32,
+    buf: *mut u8,
+    len: u32,
+) -> i32 {
     guard!(Code::Panicked as i32, {
         let Some(s) = server(id) else {
             return Code::BadArgument as i32;
         };
-        if slot >= s.shared.slots.count || buf.is_null() {
+        if buf.is_null() || !s.shared.slots.held_by_js(slot, generation) {
             return Code::BadArgument as i32;
         }
         let cell = s.shared.slots.cell(slot);
@@ -247,7 +290,9 @@ pub unsafe extern "C" fn ferry_read_overflow(id: u32, slot: u32, buf: *mut u8, l
             return Code::BadArgument as i32;
         };
         let n = data.len().min(len as usize);
-        std::ptr::copy_nonoverlapping(data.as_ptr(), buf, n);
+        // SAFETY: `buf` is valid for `len >= n` writable bytes (the caller's
+        // contract) and cannot overlap the Rust-owned record.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, n) };
         n as i32
     })
 }
@@ -279,9 +324,11 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
             s.connections() as f64,
             c.abandoned.load(Ordering::Relaxed) as f64,
             c.timeouts.load(Ordering::Relaxed) as f64,
+            c.cancelled.load(Ordering::Relaxed) as f64,
         ];
         let n = values.len().min(len as usize);
-        std::ptr::copy_nonoverlapping(values.as_ptr(), out, n);
+        // SAFETY: `out` is valid for `len >= n` f64s (the caller's contract).
+        unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), out, n) };
         n as i32
     })
 }
@@ -331,14 +378,21 @@ pub extern "C" fn ferry_server_expire(id: u32) -> i32 {
 }
 
 /// Closes server `id`: stops its runtime, releases a parked wait, and frees
-/// its memory once the last call using it returns. JS must drop its views
-/// of the arena before calling this.
+/// its memory once the last call using it returns. JavaScript must stop
+/// reading the arena first (`lib/server.ts` releases every request it holds
+/// before this call, so later reads throw). The id is never valid again.
 #[no_mangle]
 pub extern "C" fn ferry_server_close(id: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        let taken = SERVERS.write().get_mut(id as usize).and_then(Option::take);
+        if server(id).is_none() {
+            return Code::BadArgument as i32;
+        }
+        let taken = SERVERS
+            .write()
+            .get_mut((id & INDEX_MASK) as usize)
+            .and_then(Option::take);
         match taken {
-            Some(s) => {
+            Some((_, s)) => {
                 s.close();
                 0
             }

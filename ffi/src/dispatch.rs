@@ -217,7 +217,10 @@ async fn slow(peer: Arc<Peer>, parts: Parts, body: Incoming, static_path: bool) 
         Ok(body) => body,
         Err(answer) => return Answered::Native(answer),
     };
-    match publish(shared, &peer, &parts, route, &params, &body) {
+    let published = publish(shared, &peer, &parts, route, &params, &body);
+    // The slot holds a copy now: don't keep the body alive across the wait.
+    drop((body, params, parts));
+    match published {
         Ok(id) => {
             let wait = JsWait {
                 slots: &shared.slots,
@@ -265,8 +268,8 @@ fn route(shared: &Shared, parts: &Parts) -> Result<(u32, Vec<String>), Response<
 }
 
 /// Polls slot `id` for its answer. Once answered, takes the response and
-/// frees the slot (Handler timeouts answer 504 through the same cell: see
-/// `sweep_timeouts`.)
+/// lets go of the slot (freed once JavaScript let go too). Handler timeouts
+/// answer 504 through the same cell: see `sweep_timeouts`.
 fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>> {
     let mut answer = slots.cell(id).answer.lock();
     match &mut *answer {
@@ -279,7 +282,7 @@ fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>>
         ready => {
             let taken = std::mem::replace(ready, Answer::Idle);
             drop(answer);
-            slots.release_answered(id);
+            slots.task_done(id);
             Poll::Ready(match taken {
                 Answer::Ready(response) => response,
                 _ => unavailable("the server closed before the handler answered"),
@@ -288,15 +291,12 @@ fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>>
     }
 }
 
-/// The request in slot `id` ended before its answer was taken: frees the
-/// slot. Bumping the generation makes a late commit a no-op and lets
-/// TypeScript notice the slot is no longer its own.
+/// The request in slot `id` ended before its answer was taken (the client
+/// left, the connection closed): the task lets go of the slot. JavaScript,
+/// if it holds the request, is told and releases it; only then is the slot
+/// freed, so a handler still reading never sees another request's bytes.
 fn abandon(slots: &Slots, id: u32) {
-    let unanswered = matches!(*slots.cell(id).answer.lock(), Answer::Waiting(_));
-    if unanswered {
-        slots.counters.abandoned.fetch_add(1, Ordering::Relaxed);
-    }
-    slots.release(id);
+    slots.task_done(id);
 }
 
 /// A request of the slow path handed to TypeScript: resolves to its
@@ -357,8 +357,8 @@ fn publish(
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
     if !slots.begin_waiting(id) {
         // Shutdown passed its deadline (`Server::expire`): JavaScript takes
-        // no more requests.
-        slots.release(id);
+        // no more requests. Only this task holds the slot: it is freed.
+        slots.task_done(id);
         return Err(shutting_down("the server is shutting down"));
     }
     // From here the slot is JavaScript's until it commits; the waiting
@@ -407,15 +407,14 @@ pub(crate) async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
         }
         let now = shared.now_ms();
         let slots = &shared.slots;
+        let detail = "the handler did not answer in time";
         for id in 0..slots.count {
-            let cell = slots.cell(id);
-            if now.saturating_sub(cell.published_ms.load(Ordering::Relaxed)) < limit_ms {
-                continue;
-            }
-            let detail = "the handler did not answer in time";
-            // Only a slot still waiting for JavaScript is answered; its task
-            // frees it, and the late commit finds it answered or reused.
-            if slots.answer(id, None, || problem(StatusCode::GATEWAY_TIMEOUT, detail)) {
+            // Only a slot still waiting for JavaScript is answered (its age
+            // read under the same lock); its task takes the 504 and lets
+            // go, JavaScript is told the request is over and releases it,
+            // and the handler's late answer is dropped.
+            let timeout = || problem(StatusCode::GATEWAY_TIMEOUT, detail);
+            if slots.answer_if_older(id, now, limit_ms, timeout) {
                 slots.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             }
         }

@@ -195,7 +195,7 @@ proptest! {
         let slots = Slots::new(3, req_bytes, 256);
         for _ in 0..reuses {
             let taken = slots.acquire().unwrap();
-            slots.release(taken);
+            slots.task_done(taken);
         }
         let body = Bytes::from(rq.body.clone());
         let parts = RequestParts {
@@ -210,8 +210,7 @@ proptest! {
             http2: rq.http2,
         };
         write_request(&slots, id, &parts);
-        // SAFETY: the test owns every slot.
-        let record = unsafe { slots.req_mut(id) }.to_vec();
+        let record = crate::record::record_copy(&slots, id);
         let overflow = slots.cell(id).overflow_req.lock().take();
         let total = word(&record, req::TOTAL) as usize;
         let overflowed = word(&record, req::FLAGS) & req::FLAG_OVERFLOW != 0;

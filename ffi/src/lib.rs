@@ -7,7 +7,6 @@
 //!
 //! The exported C functions live in [`abi`]; everything else is private.
 #![deny(unsafe_op_in_unsafe_fn)]
-#![allow(unsafe_op_in_unsafe_fn)]
 
 /// Every Rust allocation of the library (not Deno's) goes through mimalloc:
 /// see `Cargo.toml` and docs/crossing.md for the measurement.

@@ -20,20 +20,43 @@ pub(crate) struct RequestParts<'a> {
     pub(crate) http2: bool,
 }
 
-fn put_u32(buf: &mut [u8], word: usize, value: u32) {
-    buf[word * 4..word * 4 + 4].copy_from_slice(&value.to_le_bytes());
-}
-
-/// Copies packed blocks into `out`, advancing `at`.
-struct Writer<'a> {
-    out: &'a mut [u8],
+/// Copies packed blocks to `out`, advancing `at`, never past `len`. It
+/// writes through a raw pointer: the arena is memory JavaScript reads, so
+/// no `&mut [u8]` is made over it.
+struct Writer {
+    out: *mut u8,
+    len: usize,
     at: usize,
 }
 
-impl Writer<'_> {
+impl Writer {
+    /// A writer over `bytes` (an owned buffer, for overflowed records).
+    fn over(bytes: &mut [u8]) -> Writer {
+        Writer {
+            out: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            at: 0,
+        }
+    }
+
     fn put(&mut self, bytes: &[u8]) {
-        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        assert!(self.at + bytes.len() <= self.len, "record overrun");
+        // SAFETY: `out` is valid for `len` writable bytes (a slot's request
+        // record owned by the producing task, or an owned buffer), the
+        // range was checked just above, and `bytes` is Rust memory that
+        // cannot overlap the arena.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.out.add(self.at), bytes.len())
+        };
         self.at += bytes.len();
+    }
+
+    /// Writes `value` as the little-endian word `word` of the record.
+    fn word(&mut self, word: usize, value: u32) {
+        let at = self.at;
+        self.at = word * 4;
+        self.put(&value.to_le_bytes());
+        self.at = at;
     }
 }
 
@@ -53,7 +76,7 @@ fn sizes(parts: &RequestParts<'_>, code: u32) -> (usize, usize, usize) {
     (method, params, headers)
 }
 
-fn pack(parts: &RequestParts<'_>, code: u32, w: &mut Writer<'_>) {
+fn pack(parts: &RequestParts<'_>, code: u32, w: &mut Writer) {
     if code == METHOD_OTHER {
         w.put(parts.method.as_str().as_bytes());
     }
@@ -86,41 +109,43 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
         + parts.remote.len()
         + parts.body.len();
     let cell = slots.cell(id);
-    // SAFETY: the producer owns slot `id` until it is published.
-    let record = unsafe { slots.req_mut(id) };
+    // The producing task owns slot `id` until it publishes it: JavaScript
+    // has no id for it yet, and Rust writes it nowhere else.
+    let mut record = Writer {
+        out: slots.req_ptr(id),
+        len: slots.req_bytes,
+        at: 0,
+    };
     let mut flags = if parts.http2 { req::FLAG_HTTP2 } else { 0 };
-    if req::HEADER_BYTES + total <= record.len() {
-        let mut w = Writer {
-            out: &mut record[req::HEADER_BYTES..],
-            at: 0,
-        };
-        pack(parts, code, &mut w);
+    if req::HEADER_BYTES + total <= slots.req_bytes {
+        record.at = req::HEADER_BYTES;
+        pack(parts, code, &mut record);
     } else {
         flags |= req::FLAG_OVERFLOW;
         let mut bytes = vec![0u8; total];
-        pack(
-            parts,
-            code,
-            &mut Writer {
-                out: &mut bytes,
-                at: 0,
-            },
-        );
+        pack(parts, code, &mut Writer::over(&mut bytes));
         cell.set_overflow(bytes);
     }
-    put_u32(record, req::ROUTE, parts.route);
-    put_u32(record, req::METHOD, code);
-    put_u32(record, req::FLAGS, flags);
-    put_u32(record, req::TOTAL, total as u32);
-    put_u32(record, req::METHOD_LEN, method_len as u32);
-    put_u32(record, req::PATH_LEN, parts.path.len() as u32);
-    put_u32(record, req::QUERY_LEN, parts.query.len() as u32);
-    put_u32(record, req::PARAMS_LEN, params_len as u32);
-    put_u32(record, req::HEADERS_LEN, headers_len as u32);
-    put_u32(record, req::REMOTE_LEN, parts.remote.len() as u32);
-    put_u32(record, req::BODY_LEN, parts.body.len() as u32);
+    record.word(req::ROUTE, parts.route);
+    record.word(req::METHOD, code);
+    record.word(req::FLAGS, flags);
+    record.word(req::TOTAL, total as u32);
+    record.word(req::METHOD_LEN, method_len as u32);
+    record.word(req::PATH_LEN, parts.path.len() as u32);
+    record.word(req::QUERY_LEN, parts.query.len() as u32);
+    record.word(req::PARAMS_LEN, params_len as u32);
+    record.word(req::HEADERS_LEN, headers_len as u32);
+    record.word(req::REMOTE_LEN, parts.remote.len() as u32);
+    record.word(req::BODY_LEN, parts.body.len() as u32);
     let generation = cell.generation.load(std::sync::atomic::Ordering::Acquire);
-    put_u32(record, req::GENERATION, generation);
+    record.word(req::GENERATION, generation);
+}
+
+/// A copy of slot `id`'s request record (tests).
+#[cfg(test)]
+pub(crate) fn record_copy(slots: &Slots, id: u32) -> Vec<u8> {
+    // SAFETY: tests own every slot; `req_ptr` is valid for `req_bytes`.
+    unsafe { std::slice::from_raw_parts(slots.req_ptr(id), slots.req_bytes) }.to_vec()
 }
 
 #[cfg(test)]
@@ -157,8 +182,7 @@ mod tests {
         let body = Bytes::from_static(b"hello");
         let params = ["42".to_string()];
         write_request(&slots, 1, &parts(&headers, &body, &params));
-        // SAFETY: test owns the slot.
-        let rec = unsafe { slots.req_mut(1) };
+        let rec = &record_copy(&slots, 1);
         assert_eq!(word(rec, req::ROUTE), 9);
         assert_eq!(word(rec, req::METHOD), 2);
         assert_eq!(word(rec, req::FLAGS), 0);
@@ -174,8 +198,7 @@ mod tests {
         let headers = HeaderMap::new();
         let body = Bytes::from(vec![7u8; 1000]);
         write_request(&slots, 0, &parts(&headers, &body, &[]));
-        // SAFETY: test owns the slot.
-        let rec = unsafe { slots.req_mut(0) };
+        let rec = &record_copy(&slots, 0);
         assert_eq!(word(rec, req::FLAGS), req::FLAG_OVERFLOW);
         let stored = slots.cell(0).overflow_req.lock().take().unwrap();
         assert_eq!(stored.len(), word(rec, req::TOTAL) as usize);

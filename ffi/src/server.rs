@@ -255,9 +255,11 @@ impl Server {
         }
     }
 
-    /// Hands the first `n` committed `(slot, generation)` answers to their
-    /// waiting tasks, which free the slots. A pair whose generation is stale
-    /// (the slot was reclaimed and reused meanwhile) is skipped.
+    /// Applies the first `n` `(slot, generation)` pairs of the commit array:
+    /// JavaScript lets go of each slot, and a task still waiting gets the
+    /// answer written in its response record. A pair for a request that is
+    /// over (client gone, timed out) only releases the slot; a stale pair
+    /// changes nothing. Returns how many answers were handed over.
     pub(crate) fn commit(&self, n: u32) -> u32 {
         if n == 0 {
             return 0;
@@ -268,14 +270,10 @@ impl Server {
         for i in 0..n as usize {
             let id = slots.commit_ids[2 * i].load(Ordering::Relaxed);
             let generation = slots.commit_ids[2 * i + 1].load(Ordering::Relaxed);
-            if id >= slots.count {
-                continue;
-            }
-            // A slot reclaimed (timeout, client gone) and reused meanwhile
-            // has another generation: this late answer is dropped.
-            let handed = slots.answer(id, Some(generation), || {
+            let handed = slots.commit(id, generation, || {
                 let outside = slots.cell(id).take_body_outside();
-                // SAFETY: JS owned the response record until this commit.
+                // SAFETY: JavaScript held the slot and finished writing the
+                // response record before this call, on this same thread.
                 let record = unsafe { slots.res(id) };
                 response::from_record(record, outside).unwrap_or_else(response::malformed)
             });

@@ -4,13 +4,22 @@
 //! Producers (hyper tasks) take a free slot, write the request record, push
 //! the id on the ready queue and await the slot's [`Answer`]. The JS thread
 //! drains ready ids in batches, writes responses in place and commits them.
-//! The waiting task takes the answer and frees the slot: no channel is
-//! allocated per request.
+//! The waiting task takes the answer: no channel is allocated per request.
+//!
+//! Ownership (docs/crossing.md, "Who owns a slot"): a published slot has two
+//! holders, the waiting hyper task and JavaScript. Each lets go exactly once
+//! (the task when it takes its answer or is dropped; JavaScript when it
+//! commits, or releases a request Rust declared over), and only the last one
+//! returns the slot to the free list, bumping its generation. So the bytes
+//! of a slot never change while JavaScript may read them: when the client
+//! leaves or the handler times out, Rust marks the request over and tells
+//! JavaScript (a *cancel* entry in the drain array), and JavaScript's
+//! release frees the slot.
 //! Wake-ups use an eventcount: a producer only touches the condvar when the
 //! JS side has declared itself parked, so a busy JS thread costs no syscall.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
-use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::task::Waker;
 use std::time::Duration;
 
@@ -18,6 +27,15 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
 use crate::response::Body;
+
+/// The hyper task holds the slot (from `acquire` until it has its answer
+/// or is dropped).
+const HELD_BY_TASK: u8 = 1;
+/// JavaScript holds the slot (from `publish` until it commits or releases).
+const HELD_BY_JS: u8 = 2;
+/// Set on a drain entry's id: the request of that `(id, generation)` is
+/// over (client gone, timed out, expired); JavaScript releases it.
+pub(crate) const CANCELLED: u32 = 1 << 31;
 
 /// Where a slot's answer meets the hyper task waiting for it.
 pub(crate) enum Answer {
@@ -41,8 +59,11 @@ pub(crate) struct SlotCell {
     /// Set once `overflow_req` or `body_outside` holds bytes, so the common
     /// request (neither) frees its slot without taking their locks.
     extras: AtomicBool,
-    /// Bumped on each use so a late commit for an old request is ignored.
+    /// Bumped each time the slot returns to the free list, so a late commit
+    /// or call for an old request is ignored.
     pub(crate) generation: AtomicU32,
+    /// `HELD_BY_TASK | HELD_BY_JS` bits: who still holds the slot.
+    holders: AtomicU8,
     /// When the request was handed to JS (ms since server start), for the
     /// handler-timeout sweep.
     pub(crate) published_ms: AtomicU64,
@@ -60,6 +81,8 @@ pub(crate) struct Counters {
     pub(crate) committed: AtomicU64,
     pub(crate) abandoned: AtomicU64,
     pub(crate) timeouts: AtomicU64,
+    /// Cancel entries handed to JavaScript (requests over before it answered).
+    pub(crate) cancelled: AtomicU64,
 }
 
 /// The arena, queues and parking state of one server.
@@ -72,7 +95,8 @@ pub(crate) struct Slots {
     pub(crate) req_bytes: usize,
     /// Bytes of a response record.
     pub(crate) res_bytes: usize,
-    /// Shared `u32` array the drain copies ready ids into.
+    /// Shared `u32` array the drain copies `(id, generation)` pairs into;
+    /// an id with `CANCELLED` set is a request JavaScript should release.
     pub(crate) drain_ids: Box<[AtomicU32]>,
     /// Shared `u32` array TypeScript fills with ids to commit.
     pub(crate) commit_ids: Box<[AtomicU32]>,
@@ -83,6 +107,10 @@ pub(crate) struct Slots {
     /// write: ~1.5% of CPU in `memcpy` before this).
     free: Mutex<Vec<u32>>,
     ready: ArrayQueue<u32>,
+    /// `(id, generation)` of requests that ended while JavaScript held them.
+    /// At most two per slot can be queued at once (one per holder release
+    /// between two drains), so `2 * count` never overflows.
+    cancelled: ArrayQueue<(u32, u32)>,
     parked: AtomicBool,
     closed: AtomicBool,
     /// Set by `expire`: no more requests are handed to JavaScript.
@@ -94,9 +122,14 @@ pub(crate) struct Slots {
     pub(crate) counters: Counters,
 }
 
-// SAFETY: the raw arena pointer is only written through disjoint slots, each
-// owned by exactly one side at a time (hyper task before the ready push, JS
-// after the drain, the committing call after commit).
+// SAFETY: the raw arena pointer is only dereferenced for one slot at a time,
+// and a slot's bytes have one writer at a time: the producing task writes the
+// request record between `acquire` and `publish` (the slot is on no queue and
+// JavaScript has no id for it); from `publish` on, Rust never writes the slot
+// again until both holders let go (`drop_holder`) and it is back on the free
+// list, so JavaScript reads a record nobody writes, and writes the response
+// record that Rust reads only in `commit`, on the JS thread, after JavaScript
+// finished writing it. Everything else is atomics or behind a mutex.
 unsafe impl Send for Slots {}
 // SAFETY: see `Send`.
 unsafe impl Sync for Slots {}
@@ -137,8 +170,10 @@ impl Slots {
     /// Allocates `count` zeroed slots of `req_bytes + res_bytes` each.
     pub(crate) fn new(count: u32, req_bytes: usize, res_bytes: usize) -> Slots {
         let slot = req_bytes + res_bytes;
-        let layout = Layout::from_size_align(slot * count as usize, 64).expect("arena layout");
-        // SAFETY: layout is non-zero (count and sizes are validated by config).
+        let size = (slot * count as usize).max(64);
+        let layout = Layout::from_size_align(size, 64).expect("arena layout");
+        // SAFETY: the layout's size is at least 64 bytes (never zero, which
+        // `alloc_zeroed` forbids), and its alignment is a power of two.
         let base = unsafe { alloc_zeroed(layout) };
         assert!(!base.is_null(), "arena allocation failed");
         let free = Mutex::new((0..count).rev().collect::<Vec<u32>>());
@@ -149,6 +184,7 @@ impl Slots {
                 body_outside: Mutex::new(None),
                 extras: AtomicBool::new(false),
                 generation: AtomicU32::new(0),
+                holders: AtomicU8::new(0),
                 published_ms: AtomicU64::new(0),
             })
             .collect();
@@ -159,11 +195,12 @@ impl Slots {
             count,
             req_bytes,
             res_bytes,
-            drain_ids: ids(count),
+            drain_ids: ids(count * 2),
             commit_ids: ids(count * 2),
             cells,
             free,
             ready: ArrayQueue::new(count as usize),
+            cancelled: ArrayQueue::new(count as usize * 2),
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             expired: AtomicBool::new(false),
@@ -179,23 +216,29 @@ impl Slots {
         self.base
     }
 
-    /// The request record of slot `id`.
-    ///
-    /// # Safety
-    /// The caller must own the slot (see the `Sync` note).
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn req_mut(&self, id: u32) -> &mut [u8] {
+    /// Start of the request record of slot `id`, `req_bytes` long. Memory
+    /// JavaScript reads is written through this raw pointer, never through
+    /// a `&mut` made from `&self`.
+    pub(crate) fn req_ptr(&self, id: u32) -> *mut u8 {
+        assert!(id < self.count, "slot id out of range");
         let start = id as usize * (self.req_bytes + self.res_bytes);
-        std::slice::from_raw_parts_mut(self.base.add(start), self.req_bytes)
+        // SAFETY: `id < count`, so `start + req_bytes` lies inside the
+        // allocation made in `new`.
+        unsafe { self.base.add(start) }
     }
 
     /// The response record of slot `id`.
     ///
     /// # Safety
-    /// The caller must own the slot (see the `Sync` note).
+    /// JavaScript must hold the slot and have finished writing the record
+    /// (true in `commit`, which runs on the JS thread): nobody writes these
+    /// bytes while the returned slice lives.
     pub(crate) unsafe fn res(&self, id: u32) -> &[u8] {
+        assert!(id < self.count, "slot id out of range");
         let start = id as usize * (self.req_bytes + self.res_bytes) + self.req_bytes;
-        std::slice::from_raw_parts(self.base.add(start), self.res_bytes)
+        // SAFETY: in bounds as in `req_ptr`; no writer while it lives (the
+        // caller's contract).
+        unsafe { std::slice::from_raw_parts(self.base.add(start), self.res_bytes) }
     }
 
     /// Rust-side state of slot `id`.
@@ -206,8 +249,11 @@ impl Slots {
     /// Takes a free slot, or `None` when the arena is full.
     pub(crate) fn acquire(&self) -> Option<u32> {
         let id = self.free.lock().pop();
-        if id.is_none() {
-            self.counters.full.fetch_add(1, Ordering::Relaxed);
+        match id {
+            Some(id) => self.cell(id).holders.store(HELD_BY_TASK, Ordering::Release),
+            None => {
+                self.counters.full.fetch_add(1, Ordering::Relaxed);
+            }
         }
         id
     }
@@ -224,8 +270,9 @@ impl Slots {
         let cell = self.cell(id);
         let waker = {
             let mut answer = cell.answer.lock();
-            // Checked under the answer's lock: the slot cannot be freed and
-            // reused meanwhile (only the waiting task frees it, under it too).
+            // Checked under the answer's lock: a `Waiting` slot cannot be
+            // freed and reused meanwhile (its task holds it, and lets go
+            // only after leaving `Waiting` under this lock: `task_done`).
             let current = cell.generation.load(Ordering::Acquire);
             if generation.is_some_and(|g| g != current) {
                 return false;
@@ -270,21 +317,122 @@ impl Slots {
             .count() as u32
     }
 
-    /// Returns a slot to the free list, dropping whatever it still holds.
-    pub(crate) fn release(&self, id: u32) {
-        *self.cell(id).answer.lock() = Answer::Idle;
-        self.release_answered(id);
+    /// The hyper task lets go of slot `id`: its answer was taken, or the
+    /// request ended first (client gone: the answer, if any, is dropped).
+    /// If JavaScript still holds the request, it is told with a cancel
+    /// entry; the slot is freed by whichever holder lets go last.
+    pub(crate) fn task_done(&self, id: u32) {
+        let cell = self.cell(id);
+        let unanswered = {
+            let mut answer = cell.answer.lock();
+            let waiting = matches!(*answer, Answer::Waiting(_));
+            *answer = Answer::Idle;
+            waiting
+        };
+        if unanswered {
+            self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+        let generation = cell.generation.load(Ordering::Acquire);
+        if self.drop_holder(id, HELD_BY_TASK) & HELD_BY_JS != 0 {
+            // JavaScript holds the request still (a handler past its
+            // timeout, a client gone): tell it, so it releases the slot and
+            // later reads throw. Stale entries are ignored by generation.
+            if self.cancelled.push((id, generation)).is_ok() {
+                self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+                self.wake_parked();
+            }
+        }
     }
 
-    /// `release` for a slot whose answer was already taken (left `Idle`).
-    pub(crate) fn release_answered(&self, id: u32) {
+    /// JavaScript lets go of `(id, generation)` (it committed an answer or
+    /// released a request that is over). Returns whether the task was still
+    /// waiting, so the caller may hand it the answer. A stale pair (the
+    /// slot was freed and reused meanwhile) changes nothing.
+    fn js_done(&self, id: u32, generation: u32) -> bool {
         let cell = self.cell(id);
+        if cell.generation.load(Ordering::Acquire) != generation
+            || cell.holders.load(Ordering::Acquire) & HELD_BY_JS == 0
+        {
+            return false;
+        }
+        self.drop_holder(id, HELD_BY_JS) & HELD_BY_TASK != 0
+    }
+
+    /// Clears `holder`'s bit; the last holder frees the slot. Returns the
+    /// bits that were set before.
+    fn drop_holder(&self, id: u32, holder: u8) -> u8 {
+        let before = self.cell(id).holders.fetch_and(!holder, Ordering::AcqRel);
+        if before == holder {
+            self.recycle(id);
+        }
+        before
+    }
+
+    /// Returns a slot nobody holds to the free list under a new generation.
+    fn recycle(&self, id: u32) {
+        let cell = self.cell(id);
+        *cell.answer.lock() = Answer::Idle;
         cell.generation.fetch_add(1, Ordering::AcqRel);
         if cell.extras.swap(false, Ordering::AcqRel) {
             *cell.overflow_req.lock() = None;
             *cell.body_outside.lock() = None;
         }
         self.free.lock().push(id);
+    }
+
+    /// Commits JavaScript's answer for `(id, generation)`: JavaScript lets
+    /// go of the slot, and the waiting task (if any) gets `response()`.
+    /// Returns whether an answer was handed over.
+    pub(crate) fn commit(
+        &self,
+        id: u32,
+        generation: u32,
+        response: impl FnOnce() -> http::Response<Body>,
+    ) -> bool {
+        if id >= self.count || !self.js_done(id, generation) {
+            return false;
+        }
+        // The task still holds the slot, so it cannot be freed or reused
+        // here; `answer` re-checks the generation under the answer's lock.
+        self.answer(id, Some(generation), response)
+    }
+
+    /// Whether `(id, generation)` is a request JavaScript holds now (for
+    /// calls that name a slot: set body, read overflow).
+    pub(crate) fn held_by_js(&self, id: u32, generation: u32) -> bool {
+        id < self.count
+            && self.cell(id).generation.load(Ordering::Acquire) == generation
+            && self.cell(id).holders.load(Ordering::Acquire) & HELD_BY_JS != 0
+    }
+
+    /// Answers slot `id` with `response()` if it waits for JavaScript and
+    /// was handed over at least `older_than_ms` before `now_ms` (the
+    /// handler-timeout sweep). Both are read under the answer's lock.
+    pub(crate) fn answer_if_older(
+        &self,
+        id: u32,
+        now_ms: u64,
+        older_than_ms: u64,
+        response: impl FnOnce() -> http::Response<Body>,
+    ) -> bool {
+        let cell = self.cell(id);
+        let waker = {
+            let mut answer = cell.answer.lock();
+            let Answer::Waiting(waker) = &mut *answer else {
+                return false;
+            };
+            let published = cell.published_ms.load(Ordering::Relaxed);
+            if now_ms.saturating_sub(published) < older_than_ms {
+                return false;
+            }
+            let waker = waker.take();
+            *answer = Answer::Ready(response());
+            waker
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        true
     }
 
     /// Number of slots currently taken.
@@ -294,8 +442,17 @@ impl Slots {
 
     /// Hands a filled slot to the JS side, waking it only if it is parked.
     pub(crate) fn publish(&self, id: u32) {
-        // Cannot fail: at most `count` ids exist and each is queued once.
+        self.cell(id).holders.fetch_or(HELD_BY_JS, Ordering::AcqRel);
+        // Cannot fail: at most `count` ids exist and each is queued once
+        // (a slot is published again only after both holders let go, and
+        // JavaScript lets go only of what it drained).
         let _ = self.ready.push(id);
+        self.wake_parked();
+    }
+
+    /// Wakes the JS side if it is parked (an eventcount: no syscall while
+    /// it is busy).
+    fn wake_parked(&self) {
         fence(Ordering::SeqCst);
         if self.parked.load(Ordering::Relaxed) {
             let _guard = self.park_lock.lock();
@@ -305,26 +462,48 @@ impl Slots {
         }
     }
 
-    /// Copies up to `max` ready ids into `drain_ids`; returns how many.
+    /// Copies up to `max` entries into `drain_ids` as `(id, generation)`
+    /// pairs: first the cancelled requests JavaScript should release (id
+    /// with `CANCELLED` set), then ready requests. Returns how many pairs.
     pub(crate) fn drain(&self, max: u32) -> u32 {
-        let max = max.min(self.count);
+        let max = max.min(self.count) as usize;
+        let put = |at: usize, id: u32, generation: u32| {
+            self.drain_ids[2 * at].store(id, Ordering::Relaxed);
+            self.drain_ids[2 * at + 1].store(generation, Ordering::Relaxed);
+        };
         let mut n = 0;
         while n < max {
-            match self.ready.pop() {
-                Some(id) => {
-                    self.drain_ids[n as usize].store(id, Ordering::Relaxed);
-                    n += 1;
-                }
-                None => break,
-            }
+            let Some((id, generation)) = self.cancelled.pop() else {
+                break;
+            };
+            put(n, id | CANCELLED, generation);
+            n += 1;
         }
-        if n > 0 {
-            self.counters.drained.fetch_add(n as u64, Ordering::Relaxed);
+        let mut requests = 0;
+        while n < max {
+            let Some(id) = self.ready.pop() else {
+                break;
+            };
+            let cell = self.cell(id);
+            if cell.holders.load(Ordering::Acquire) & HELD_BY_TASK == 0 {
+                // Over before JavaScript saw it (the client left): it never
+                // will, so let go on its behalf; no handler runs.
+                self.drop_holder(id, HELD_BY_JS);
+                continue;
+            }
+            put(n, id, cell.generation.load(Ordering::Acquire));
+            n += 1;
+            requests += 1;
+        }
+        if requests > 0 {
+            self.counters
+                .drained
+                .fetch_add(requests as u64, Ordering::Relaxed);
             self.counters
                 .drains_nonempty
                 .fetch_add(1, Ordering::Relaxed);
         }
-        n
+        n as u32
     }
 
     /// Parks the calling (non-JS) thread until ids are ready, the timeout
@@ -349,7 +528,7 @@ impl Slots {
     fn settled(&self) -> Option<Woken> {
         if self.closed.load(Ordering::Acquire) {
             Some(Woken::Closed)
-        } else if !self.ready.is_empty() {
+        } else if !self.ready.is_empty() || !self.cancelled.is_empty() {
             Some(Woken::Ready)
         } else {
             None
@@ -395,7 +574,9 @@ impl Slots {
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with the same layout.
+        // SAFETY: allocated in `new` with the same layout, freed once. The
+        // JS side stops reading the arena before it closes the server
+        // (every source is released first; see `lib/server.ts`).
         unsafe { dealloc(self.base, self.layout) }
     }
 }
@@ -404,6 +585,31 @@ impl Drop for Slots {
 mod tests {
     use super::*;
 
+    fn ok() -> http::Response<Body> {
+        http::Response::new(crate::body::empty())
+    }
+
+    /// Takes a slot and hands it to JavaScript, as `dispatch::publish` does.
+    fn published(slots: &Slots) -> (u32, u32) {
+        let id = slots.acquire().unwrap();
+        assert!(slots.begin_waiting(id));
+        slots.publish(id);
+        (id, slots.cell(id).generation.load(Ordering::Relaxed))
+    }
+
+    /// The drain array's pairs after a drain of up to `max`.
+    fn drained(slots: &Slots, max: u32) -> Vec<(u32, u32)> {
+        let n = slots.drain(max) as usize;
+        (0..n)
+            .map(|i| {
+                (
+                    slots.drain_ids[2 * i].load(Ordering::Relaxed),
+                    slots.drain_ids[2 * i + 1].load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn acquire_release_cycles_every_slot() {
         let slots = Slots::new(4, 128, 64);
@@ -411,22 +617,132 @@ mod tests {
         assert!(slots.acquire().is_none());
         assert_eq!(slots.in_use(), 4);
         for id in ids {
-            slots.release(id);
+            slots.task_done(id);
         }
         assert_eq!(slots.in_use(), 0);
     }
 
     #[test]
-    fn drain_copies_ready_ids_in_order() {
+    fn drain_copies_ready_ids_and_generations_in_order() {
         let slots = Slots::new(8, 128, 64);
-        for id in [3, 1, 7] {
-            slots.publish(id);
+        let a = published(&slots);
+        let b = published(&slots);
+        let c = published(&slots);
+        assert_eq!(drained(&slots, 2), vec![a, b]);
+        assert_eq!(drained(&slots, 8), vec![c]);
+    }
+
+    #[test]
+    fn a_slot_is_freed_only_after_both_holders_let_go() {
+        let slots = Slots::new(1, 128, 64);
+        let (id, generation) = published(&slots);
+        assert_eq!(drained(&slots, 1), vec![(id, generation)]);
+        // The client leaves while the handler runs: the slot stays taken.
+        slots.task_done(id);
+        assert!(
+            slots.acquire().is_none(),
+            "reused while JavaScript holds it"
+        );
+        // JavaScript is told, and its release frees the slot.
+        assert_eq!(drained(&slots, 1), vec![(id | CANCELLED, generation)]);
+        assert!(!slots.commit(id, generation, ok), "nobody waits for it");
+        assert_eq!(slots.in_use(), 0);
+        let again = slots.acquire().unwrap();
+        assert_eq!(again, id);
+        assert_eq!(
+            slots.cell(id).generation.load(Ordering::Relaxed),
+            generation + 1
+        );
+        // A second release of the old pair changes nothing.
+        assert!(!slots.commit(id, generation, ok));
+        assert_eq!(slots.in_use(), 1);
+    }
+
+    #[test]
+    fn a_committed_answer_frees_the_slot_when_the_task_takes_it() {
+        let slots = Slots::new(1, 128, 64);
+        let (id, generation) = published(&slots);
+        drained(&slots, 1);
+        assert!(slots.commit(id, generation, ok));
+        assert!(slots.acquire().is_none(), "the task has not taken it yet");
+        *slots.cell(id).answer.lock() = Answer::Idle; // the task takes it
+        slots.task_done(id);
+        assert_eq!(slots.in_use(), 0);
+        assert!(
+            drained(&slots, 1).is_empty(),
+            "no cancel for an answered request"
+        );
+    }
+
+    #[test]
+    fn a_request_over_before_it_was_drained_is_never_handed_to_javascript() {
+        let slots = Slots::new(2, 128, 64);
+        let (a, _) = published(&slots);
+        slots.task_done(a); // client A left while JavaScript was busy
+        let (b, b_generation) = published(&slots);
+        assert_ne!(a, b, "A's slot is not free until the drain lets go of it");
+        let entries = drained(&slots, 2);
+        // A's cancel (ignored by JavaScript, which never saw A) and B once.
+        assert_eq!(entries.iter().filter(|e| e.0 & CANCELLED == 0).count(), 1);
+        assert!(entries.contains(&(b, b_generation)));
+        assert_eq!(slots.in_use(), 1);
+    }
+
+    #[test]
+    fn a_timed_out_request_is_cancelled_and_its_late_answer_dropped() {
+        let slots = Slots::new(1, 128, 64);
+        let (id, generation) = published(&slots);
+        drained(&slots, 1);
+        let timeout = || crate::response::unavailable("late");
+        assert!(slots.answer_if_older(id, 100, 50, timeout));
+        *slots.cell(id).answer.lock() = Answer::Idle; // the task takes the 504
+        slots.task_done(id);
+        assert_eq!(drained(&slots, 1), vec![(id | CANCELLED, generation)]);
+        assert!(
+            !slots.commit(id, generation, ok),
+            "the late answer is dropped"
+        );
+        assert_eq!(slots.in_use(), 0);
+    }
+
+    #[test]
+    fn stale_pairs_are_refused_for_set_body_and_overflow() {
+        let slots = Slots::new(1, 128, 64);
+        let (id, generation) = published(&slots);
+        assert!(slots.held_by_js(id, generation));
+        assert!(!slots.held_by_js(id, generation + 1));
+        assert!(!slots.held_by_js(7, generation));
+    }
+
+    #[test]
+    fn concurrent_abandon_and_commit_free_each_slot_exactly_once() {
+        let slots = std::sync::Arc::new(Slots::new(8, 128, 64));
+        for round in 0..2000u32 {
+            let (id, generation) = published(&slots);
+            drained(&slots, 8);
+            let s2 = slots.clone();
+            let leave = round % 2 == 0;
+            let task = std::thread::spawn(move || {
+                if leave {
+                    s2.task_done(id);
+                } else {
+                    for _ in 0..1000 {
+                        if !matches!(*s2.cell(id).answer.lock(), Answer::Waiting(_)) {
+                            break;
+                        }
+                        std::thread::yield_now();
+                    }
+                    s2.task_done(id);
+                }
+            });
+            slots.commit(id, generation, ok);
+            task.join().unwrap();
+            // Whatever the interleaving, a cancel entry may remain; the
+            // slot is free exactly once.
+            drained(&slots, 8);
+            assert_eq!(slots.in_use(), 0, "round {round}");
+            assert_eq!(slots.free.lock().len(), 8, "round {round}");
         }
-        assert_eq!(slots.drain(2), 2);
-        assert_eq!(slots.drain_ids[0].load(Ordering::Relaxed), 3);
-        assert_eq!(slots.drain_ids[1].load(Ordering::Relaxed), 1);
-        assert_eq!(slots.drain(8), 1);
-        assert_eq!(slots.drain_ids[0].load(Ordering::Relaxed), 7);
     }
 
     fn status(slots: &Slots, id: u32) -> Option<http::StatusCode> {
@@ -439,13 +755,10 @@ mod tests {
     #[test]
     fn expire_answers_waiting_slots_and_refuses_later_ones() {
         let slots = Slots::new(4, 128, 64);
-        let waiting = slots.acquire().unwrap();
-        assert!(slots.begin_waiting(waiting));
-        let answered = slots.acquire().unwrap();
-        assert!(slots.begin_waiting(answered));
-        let generation = slots.cell(answered).generation.load(Ordering::Relaxed);
-        let ok = || http::Response::new(crate::body::empty());
-        assert!(slots.answer(answered, Some(generation), ok));
+        let (waiting, waiting_generation) = published(&slots);
+        let (answered, generation) = published(&slots);
+        drained(&slots, 4);
+        assert!(slots.commit(answered, generation, ok));
         let idle = slots.acquire().unwrap();
         let unavailable = || crate::response::unavailable("closing");
         assert_eq!(slots.expire(unavailable), 1);
@@ -458,9 +771,15 @@ mod tests {
         // A request published after `expire` is not handed to JavaScript.
         assert!(!slots.begin_waiting(idle));
         assert!(matches!(*slots.cell(idle).answer.lock(), Answer::Idle));
-        // A late commit for the expired request is dropped once it is freed.
-        slots.release(waiting);
-        assert!(!slots.answer(waiting, Some(0), ok));
+        // The expired request's task takes its 503; JavaScript is told, and
+        // its late commit only releases the slot.
+        *slots.cell(waiting).answer.lock() = Answer::Idle;
+        slots.task_done(waiting);
+        assert_eq!(
+            drained(&slots, 4),
+            vec![(waiting | CANCELLED, waiting_generation)]
+        );
+        assert!(!slots.commit(waiting, waiting_generation, ok));
     }
 
     #[test]
@@ -469,7 +788,7 @@ mod tests {
         let s2 = slots.clone();
         let t = std::thread::spawn(move || s2.park(Duration::from_secs(5)));
         std::thread::sleep(Duration::from_millis(20));
-        slots.publish(1);
+        published(&slots);
         assert!(matches!(t.join().unwrap(), Woken::Ready));
         assert!(matches!(slots.park(Duration::from_millis(1)), Woken::Ready));
         slots.drain(2);
