@@ -47,8 +47,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 /**
  * Runs a plan for one request: a Reply when every step was synchronous,
- * else a promise of one. Never throws and never rejects: errors become
- * problem+json replies that still pass through the after chain.
+ * else a promise of one. Errors thrown by middleware and handlers become
+ * problem+json replies that still pass through the after chain; the server
+ * still guards the call (a throw or rejection from here would be a bug in
+ * Ferry, and must not stop the batch it runs in).
  */
 export function runPlan(
   plan: Plan,

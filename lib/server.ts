@@ -313,8 +313,12 @@ export class Server implements AsyncDisposable {
       this.#answer(slot, generation, problem(500, "Unknown route id."), source);
       return;
     }
-    const c = new Context(source, route.names);
-    const out = runPlan(route.plan, c, this.#counters);
+    let out: Reply | Promise<Reply>;
+    try {
+      out = runPlan(route.plan, new Context(source, route.names), this.#counters);
+    } catch (error) {
+      out = errorReply(error);
+    }
     if (out instanceof Reply) {
       this.#answer(slot, generation, out, source);
     } else {

@@ -77,8 +77,9 @@ pub(crate) struct ServerConfig {
     pub(crate) keep_alive_timeout_ms: u64,
     /// Time allowed to receive a request body, ms.
     pub(crate) body_timeout_ms: u64,
-    /// Time a handler may take before Rust answers 504 and reclaims the
-    /// slot, ms; 0 disables it.
+    /// Time a handler may take before Rust answers 504 and tells
+    /// JavaScript the request is over (its release frees the slot), ms; 0
+    /// disables it.
     pub(crate) handler_timeout_ms: u64,
 }
 

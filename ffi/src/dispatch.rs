@@ -392,8 +392,9 @@ fn check_limits(shared: &Shared, parts: &Parts) -> Option<Response<Body>> {
     None
 }
 
-/// Answers 504 for every slot JavaScript has held longer than `limit`, and
-/// reclaims it. Runs every quarter of the limit: one scan of the arena
+/// Answers 504 for every request JavaScript has held longer than `limit`
+/// (JavaScript is then told it is over, and its release frees the slot).
+/// Runs every quarter of the limit: one scan of the arena
 /// instead of a timer armed and disarmed for every request.
 pub(crate) async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
     let period = (limit / 4).max(Duration::from_millis(5));
