@@ -66,9 +66,11 @@ function list(name: string, value: string | string[]): string[] {
 /** Options of {@linkcode cors}. */
 export interface CorsOptions {
   /**
-   * Allowed origins: `"*"` (any), one origin or a list of exact origins
-   * such as `"https://app.example"`. With `credentials`, `"*"` echoes the
-   * request's origin, since browsers refuse `*` with credentials.
+   * Allowed origins: `"*"` (any, answered `*`), one origin or a list of
+   * exact origins such as `"https://app.example"`. A listed origin matches
+   * only exactly (scheme, host and port); the opaque origin `null` sent by
+   * sandboxed frames and `file:` pages matches only when `"null"` is listed.
+   * `"*"` cannot be combined with `credentials`: list the origins.
    * @default {"*"}
    */
   origin?: string | string[];
@@ -82,7 +84,12 @@ export interface CorsOptions {
   allowHeaders?: string[];
   /** Response headers scripts may read (`Access-Control-Expose-Headers`). @default {[]} */
   exposeHeaders?: string[];
-  /** Sends `Access-Control-Allow-Credentials: true`. @default {false} */
+  /**
+   * Sends `Access-Control-Allow-Credentials: true` (cookies and HTTP auth
+   * on cross-origin requests) to the listed origins. Needs an explicit
+   * `origin` list: with `"*"`, `cors()` throws a `TypeError`.
+   * @default {false}
+   */
   credentials?: boolean;
   /** Seconds a browser may cache a preflight; unset sends no header. @default {undefined} */
   maxAge?: number;
@@ -93,7 +100,12 @@ export interface CorsOptions {
  * are answered 204 before routing, with no crossing; every other response
  * gets `Access-Control-Allow-Origin` (and `Vary: Origin` unless the origin
  * is `"*"`) exactly once, even when it came from an early return or an
- * error, and never when the handler set its own.
+ * error, and never when the handler set its own. An origin not listed
+ * gets no CORS headers, which the browser treats as a refusal.
+ *
+ * @throws {TypeError} When `credentials` is combined with the origin
+ * `"*"`: echoing any origin with credentials would let every site read
+ * responses made with the user's cookies.
  *
  * @example
  * ```ts
@@ -101,10 +113,24 @@ export interface CorsOptions {
  * const app = new App().use(cors({ origin: ["https://app.example"], maxAge: 600 }));
  * app.get("/api", () => ({ ok: true }));
  * ```
+ *
+ * @example With cookies: the origins must be listed
+ * ```ts
+ * import { App, cors } from "@ferry/ferry";
+ * new App().use(cors({ origin: ["https://app.example"], credentials: true }));
+ * ```
  */
 export function cors(options: CorsOptions = {}): NativeMiddleware {
+  const origin = list("cors() origin", options.origin ?? "*");
+  if (options.credentials && origin.includes("*")) {
+    throw new TypeError(
+      'cors() cannot combine credentials with the origin "*", which would let any site read ' +
+        "responses made with the user's cookies; list the allowed origins explicitly, " +
+        'e.g. cors({ origin: ["https://app.example"], credentials: true })',
+    );
+  }
   return new NativeMiddleware("cors", {
-    origin: list("cors() origin", options.origin ?? "*"),
+    origin,
     methods: list(
       "cors() methods",
       options.methods ?? ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"],
