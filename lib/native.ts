@@ -158,7 +158,10 @@ export interface CompressOptions {
 
 /**
  * Compresses in-memory response bodies in Rust with brotli or gzip, as the
- * request's `Accept-Encoding` allows (q-values honoured, `br` preferred).
+ * request's `Accept-Encoding` allows (q-values honoured, `br` preferred on
+ * a tie, every header line read). The header is read exactly as static
+ * files read it to pick a precompressed sibling; a malformed q-value (such
+ * as `q=2` or `q=0.5000`) refuses its coding, like `q=0`.
  * Skips HEAD, 204 and 304, small bodies, responses that already have a
  * `Content-Encoding` or `Cache-Control: no-transform`, and content that is
  * compressed already (images but SVG, audio, video, archives, WOFF fonts,

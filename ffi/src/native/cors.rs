@@ -78,10 +78,12 @@ impl Cors {
         };
         let allowed = match origins {
             None if config.credentials => {
-                return Err("cors: origin \"*\" cannot be used with credentials, since it would \
+                return Err(
+                    "cors: origin \"*\" cannot be used with credentials, since it would \
                      let any site read responses made with the user's cookies; list the allowed \
                      origins explicitly, e.g. origin: [\"https://app.example\"]"
-                    .into())
+                        .into(),
+                )
             }
             None => None,
             Some(list) if list.is_empty() => {
@@ -189,7 +191,8 @@ mod tests {
     use http::Request;
 
     fn config(json: &str) -> Result<Cors, String> {
-        let base = r#"{"methods":["GET","POST"],"allowHeaders":[],"exposeHeaders":[],"maxAge":null,"#;
+        let base =
+            r#"{"methods":["GET","POST"],"allowHeaders":[],"exposeHeaders":[],"maxAge":null,"#;
         Cors::new(&serde_json::from_str(&format!("{base}{json}}}")).unwrap())
     }
 
@@ -238,7 +241,10 @@ mod tests {
         let listed = cors(r#""origin":["null"]"#);
         let null = HeaderValue::from_static("null");
         assert_eq!(listed.allow_origin(Some(&null)).unwrap(), "null");
-        assert_eq!(cors(r#""origin":"*""#).allow_origin(Some(&null)).unwrap(), "*");
+        assert_eq!(
+            cors(r#""origin":"*""#).allow_origin(Some(&null)).unwrap(),
+            "*"
+        );
     }
 
     #[test]
