@@ -275,15 +275,33 @@ export interface RateLimitOptions {
   capacity?: number;
   /** Requests per second a client earns back. @default {10} */
   refillPerSecond?: number;
-  /** Clients tracked at once; beyond it idle clients are forgotten first. @default {10000} */
+  /**
+   * Clients tracked at once (about 100 bytes each). When the table is full,
+   * a client whose bucket has refilled completely is forgotten to make
+   * room; a client still refilling never is, since forgetting it would hand
+   * it a full bucket. If every tracked client is still refilling, a new
+   * client gets 429 until the soonest bucket is full again, so size this
+   * above the number of clients you expect to be limited at once.
+   * @default {10000}
+   */
   maxClients?: number;
+  /**
+   * Leading bits of an IPv6 address that name one client: every address in
+   * one /64 shares a bucket by default, since a host usually owns a whole
+   * /64 and can rotate through it at will. Use 56 or 48 when your clients'
+   * providers hand out larger blocks. IPv4 addresses (also IPv4-mapped IPv6
+   * ones) are keyed whole.
+   * @default {64}
+   */
+  ipv6Prefix?: number;
 }
 
 /**
- * A token bucket per client IP address (IPv6 by /64), in Rust: a client
- * over its budget gets a 429 problem+json with `Retry-After` before
- * routing, at no crossing. Behind a proxy every client shares the proxy's
- * address.
+ * A token bucket per client IP address (IPv6 by /64, see `ipv6Prefix`), in
+ * Rust: a client over its budget gets a 429 problem+json with
+ * `Retry-After` before routing, at no crossing. Rotating through fresh
+ * addresses does not reset a limited client (see `maxClients`). Behind a
+ * proxy every client shares the proxy's address.
  *
  * @example
  * ```ts
@@ -296,6 +314,7 @@ export function rateLimit(options: RateLimitOptions = {}): NativeMiddleware {
     capacity: count("rateLimit() capacity", options.capacity ?? 100, 1),
     refillPerSecond: count("rateLimit() refillPerSecond", options.refillPerSecond ?? 10, 1e-6),
     maxClients: Math.floor(count("rateLimit() maxClients", options.maxClients ?? 10_000, 1)),
+    ipv6Prefix: Math.floor(count("rateLimit() ipv6Prefix", options.ipv6Prefix ?? 64, 1, 128)),
   });
 }
 
