@@ -66,9 +66,11 @@ function list(name: string, value: string | string[]): string[] {
 /** Options of {@linkcode cors}. */
 export interface CorsOptions {
   /**
-   * Allowed origins: `"*"` (any), one origin or a list of exact origins
-   * such as `"https://app.example"`. With `credentials`, `"*"` echoes the
-   * request's origin, since browsers refuse `*` with credentials.
+   * Allowed origins: `"*"` (any, answered `*`), one origin or a list of
+   * exact origins such as `"https://app.example"`. A listed origin matches
+   * only exactly (scheme, host and port); the opaque origin `null` sent by
+   * sandboxed frames and `file:` pages matches only when `"null"` is listed.
+   * `"*"` cannot be combined with `credentials`: list the origins.
    * @default {"*"}
    */
   origin?: string | string[];
@@ -82,7 +84,12 @@ export interface CorsOptions {
   allowHeaders?: string[];
   /** Response headers scripts may read (`Access-Control-Expose-Headers`). @default {[]} */
   exposeHeaders?: string[];
-  /** Sends `Access-Control-Allow-Credentials: true`. @default {false} */
+  /**
+   * Sends `Access-Control-Allow-Credentials: true` (cookies and HTTP auth
+   * on cross-origin requests) to the listed origins. Needs an explicit
+   * `origin` list: with `"*"`, `cors()` throws a `TypeError`.
+   * @default {false}
+   */
   credentials?: boolean;
   /** Seconds a browser may cache a preflight; unset sends no header. @default {undefined} */
   maxAge?: number;
@@ -93,7 +100,12 @@ export interface CorsOptions {
  * are answered 204 before routing, with no crossing; every other response
  * gets `Access-Control-Allow-Origin` (and `Vary: Origin` unless the origin
  * is `"*"`) exactly once, even when it came from an early return or an
- * error, and never when the handler set its own.
+ * error, and never when the handler set its own. An origin not listed
+ * gets no CORS headers, which the browser treats as a refusal.
+ *
+ * @throws {TypeError} When `credentials` is combined with the origin
+ * `"*"`: echoing any origin with credentials would let every site read
+ * responses made with the user's cookies.
  *
  * @example
  * ```ts
@@ -101,10 +113,24 @@ export interface CorsOptions {
  * const app = new App().use(cors({ origin: ["https://app.example"], maxAge: 600 }));
  * app.get("/api", () => ({ ok: true }));
  * ```
+ *
+ * @example With cookies: the origins must be listed
+ * ```ts
+ * import { App, cors } from "@ferry/ferry";
+ * new App().use(cors({ origin: ["https://app.example"], credentials: true }));
+ * ```
  */
 export function cors(options: CorsOptions = {}): NativeMiddleware {
+  const origin = list("cors() origin", options.origin ?? "*");
+  if (options.credentials && origin.includes("*")) {
+    throw new TypeError(
+      'cors() cannot combine credentials with the origin "*", which would let any site read ' +
+        "responses made with the user's cookies; list the allowed origins explicitly, " +
+        'e.g. cors({ origin: ["https://app.example"], credentials: true })',
+    );
+  }
   return new NativeMiddleware("cors", {
-    origin: list("cors() origin", options.origin ?? "*"),
+    origin,
     methods: list(
       "cors() methods",
       options.methods ?? ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"],
@@ -132,7 +158,10 @@ export interface CompressOptions {
 
 /**
  * Compresses in-memory response bodies in Rust with brotli or gzip, as the
- * request's `Accept-Encoding` allows (q-values honoured, `br` preferred).
+ * request's `Accept-Encoding` allows (q-values honoured, `br` preferred on
+ * a tie, every header line read). The header is read exactly as static
+ * files read it to pick a precompressed sibling; a malformed q-value (such
+ * as `q=2` or `q=0.5000`) refuses its coding, like `q=0`.
  * Skips HEAD, 204 and 304, small bodies, responses that already have a
  * `Content-Encoding` or `Cache-Control: no-transform`, and content that is
  * compressed already (images but SVG, audio, video, archives, WOFF fonts,
@@ -246,15 +275,33 @@ export interface RateLimitOptions {
   capacity?: number;
   /** Requests per second a client earns back. @default {10} */
   refillPerSecond?: number;
-  /** Clients tracked at once; beyond it idle clients are forgotten first. @default {10000} */
+  /**
+   * Clients tracked at once (about 100 bytes each). When the table is full,
+   * a client whose bucket has refilled completely is forgotten to make
+   * room; a client still refilling never is, since forgetting it would hand
+   * it a full bucket. If every tracked client is still refilling, a new
+   * client gets 429 until the soonest bucket is full again, so size this
+   * above the number of clients you expect to be limited at once.
+   * @default {10000}
+   */
   maxClients?: number;
+  /**
+   * Leading bits of an IPv6 address that name one client: every address in
+   * one /64 shares a bucket by default, since a host usually owns a whole
+   * /64 and can rotate through it at will. Use 56 or 48 when your clients'
+   * providers hand out larger blocks. IPv4 addresses (also IPv4-mapped IPv6
+   * ones) are keyed whole.
+   * @default {64}
+   */
+  ipv6Prefix?: number;
 }
 
 /**
- * A token bucket per client IP address (IPv6 by /64), in Rust: a client
- * over its budget gets a 429 problem+json with `Retry-After` before
- * routing, at no crossing. Behind a proxy every client shares the proxy's
- * address.
+ * A token bucket per client IP address (IPv6 by /64, see `ipv6Prefix`), in
+ * Rust: a client over its budget gets a 429 problem+json with
+ * `Retry-After` before routing, at no crossing. Rotating through fresh
+ * addresses does not reset a limited client (see `maxClients`). Behind a
+ * proxy every client shares the proxy's address.
  *
  * @example
  * ```ts
@@ -267,6 +314,7 @@ export function rateLimit(options: RateLimitOptions = {}): NativeMiddleware {
     capacity: count("rateLimit() capacity", options.capacity ?? 100, 1),
     refillPerSecond: count("rateLimit() refillPerSecond", options.refillPerSecond ?? 10, 1e-6),
     maxClients: Math.floor(count("rateLimit() maxClients", options.maxClients ?? 10_000, 1)),
+    ipv6Prefix: Math.floor(count("rateLimit() ipv6Prefix", options.ipv6Prefix ?? 64, 1, 128)),
   });
 }
 

@@ -14,6 +14,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod abi;
+mod accept_encoding;
 mod body;
 mod config;
 mod constant;

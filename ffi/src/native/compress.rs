@@ -10,9 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use http::header::{
-    HeaderValue, ACCEPT_ENCODING, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG,
-};
+use http::header::{HeaderValue, ACCEPT_RANGES, CONTENT_ENCODING, CONTENT_LENGTH, ETAG};
 use http::response::Parts;
 use http::{HeaderMap, Response};
 use http_body::Body as _;
@@ -20,9 +18,10 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{Either, Full};
 use serde::Deserialize;
 
-use super::accept::{eligible, negotiate, skipped_status};
+use super::accept::{eligible, skipped_status};
 use super::add_vary;
 use super::compress_stream::Compressing;
+use crate::accept_encoding::{AcceptEncoding, Encoding};
 use crate::body::{full, streamed, Body};
 
 /// `compress()` settings; `lib/native.ts` documents the defaults.
@@ -38,24 +37,6 @@ pub(crate) struct CompressConfig {
     gzip_level: u32,
     /// brotli quality, 1..=11; 11 is far too slow for per-request work.
     brotli_quality: u32,
-}
-
-/// A content coding Ferry can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Encoding {
-    /// `br`
-    Brotli,
-    /// `gzip`
-    Gzip,
-}
-
-impl Encoding {
-    fn token(self) -> &'static str {
-        match self {
-            Encoding::Brotli => "br",
-            Encoding::Gzip => "gzip",
-        }
-    }
 }
 
 /// The checked compression settings.
@@ -102,15 +83,10 @@ impl Compress {
         })
     }
 
-    /// Picks the coding for a request's `Accept-Encoding`, or `None`.
+    /// Picks the coding for a request's `Accept-Encoding`, or `None`; the
+    /// same reading static files use to pick a precompressed sibling.
     pub(crate) fn negotiate(&self, headers: &HeaderMap) -> Option<Encoding> {
-        let mut values = headers
-            .get_all(ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .peekable();
-        values.peek()?;
-        negotiate(values, &self.offered)
+        AcceptEncoding::from_headers(headers)?.best(&self.offered)
     }
 
     /// Compresses an eligible response for the negotiated coding and marks

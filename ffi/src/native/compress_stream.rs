@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
 
-use super::compress::Encoding;
+use crate::accept_encoding::Encoding;
 
 type Inner = UnsyncBoxBody<Bytes, std::io::Error>;
 

@@ -1,6 +1,12 @@
 //! `cors()`: preflights answered in Rust, `Access-Control-*` headers added
 //! to every response (native, const, static, TypeScript, errors), and never
 //! twice (Robyn #1346/#1239 sent the header twice on early returns).
+//!
+//! Credentials need an explicit list of origins: echoing any `Origin` with
+//! `Access-Control-Allow-Credentials: true` would let every site read a
+//! logged-in user's responses (issue #11). `lib/native.ts` refuses that
+//! configuration first; [`Cors::new`] refuses it again for settings that
+//! did not come through `cors()`.
 
 use http::header::{
     HeaderValue, ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
@@ -14,7 +20,9 @@ use serde::Deserialize;
 use super::{add_vary, header_value, set_absent};
 use crate::body::{empty, Body};
 
-/// Allowed origins: `"*"`, one origin, or a list.
+/// Allowed origins: `"*"`, one origin, or a list. The opaque origin `null`
+/// (sandboxed frames, `file:` pages, some redirects) is matched only when
+/// listed literally.
 #[derive(Deserialize, Debug, Clone)]
 #[serde(untagged)]
 pub(crate) enum Origins {
@@ -40,7 +48,7 @@ pub(crate) struct CorsConfig {
 
 /// The checked CORS policy, with every header value built once.
 pub(crate) struct Cors {
-    /// `None` means any origin.
+    /// `None` means any origin, answered `*`; never with credentials.
     allowed: Option<Vec<HeaderValue>>,
     methods: HeaderValue,
     allow_headers: Option<HeaderValue>,
@@ -69,6 +77,14 @@ impl Cors {
             Origins::Many(many) => Some(many.clone()),
         };
         let allowed = match origins {
+            None if config.credentials => {
+                return Err(
+                    "cors: origin \"*\" cannot be used with credentials, since it would \
+                     let any site read responses made with the user's cookies; list the allowed \
+                     origins explicitly, e.g. origin: [\"https://app.example\"]"
+                        .into(),
+                )
+            }
             None => None,
             Some(list) if list.is_empty() => {
                 return Err("cors: origin must not be an empty list".into())
@@ -91,11 +107,11 @@ impl Cors {
     }
 
     /// The `Access-Control-Allow-Origin` value for a request's `Origin`, or
-    /// `None` when that origin is not allowed. With credentials, `*` is not
-    /// accepted by browsers, so the request's origin is echoed instead.
+    /// `None` when that origin is not allowed. A listed origin is echoed
+    /// only on an exact match, so `null` needs `"null"` in the list; `*`
+    /// (no credentials, see [`Cors::new`]) is never echoed back.
     fn allow_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
         match (&self.allowed, origin) {
-            (None, Some(origin)) if self.credentials => Some(origin.clone()),
             (None, _) => Some(ANY),
             (Some(list), Some(origin)) => list.iter().find(|o| *o == origin).cloned(),
             (Some(_), None) => None,
@@ -114,7 +130,7 @@ impl Cors {
         let mut response = Response::new(empty());
         *response.status_mut() = StatusCode::NO_CONTENT;
         let out = response.headers_mut();
-        if self.allowed.is_some() || self.credentials {
+        if self.allowed.is_some() {
             add_vary(out, "Origin");
         }
         let Some(allow) = self.allow_origin(Some(origin)) else {
@@ -153,7 +169,7 @@ impl Cors {
         }
         // The answer depends on Origin unless every origin gets `*`: caches
         // must know, even for a response without any CORS header.
-        if self.allowed.is_some() || self.credentials {
+        if self.allowed.is_some() {
             add_vary(headers, "Origin");
         }
         let Some(allow) = self.allow_origin(origin) else {
@@ -174,9 +190,14 @@ mod tests {
     use super::*;
     use http::Request;
 
+    fn config(json: &str) -> Result<Cors, String> {
+        let base =
+            r#"{"methods":["GET","POST"],"allowHeaders":[],"exposeHeaders":[],"maxAge":null,"#;
+        Cors::new(&serde_json::from_str(&format!("{base}{json}}}")).unwrap())
+    }
+
     fn cors(json: &str) -> Cors {
-        let base = r#"{"methods":["GET","POST"],"allowHeaders":[],"exposeHeaders":[],"credentials":false,"maxAge":null,"#;
-        Cors::new(&serde_json::from_str(&format!("{base}{json}}}")).unwrap()).unwrap()
+        config(&format!(r#""credentials":false,{json}"#)).unwrap()
     }
 
     fn preflight_parts(origin: &str) -> Parts {
@@ -199,6 +220,31 @@ mod tests {
         assert_eq!(ok.headers()[ACCESS_CONTROL_ALLOW_HEADERS], "x-a");
         let no = c.preflight(&preflight_parts("https://evil.test")).unwrap();
         assert!(no.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+
+    #[test]
+    fn credentials_need_listed_origins_and_null_must_be_listed() {
+        for origin in [r#""*""#, r#"["https://a.test","*"]"#] {
+            let refused = config(&format!(r#""credentials":true,"origin":{origin}"#));
+            assert!(refused.is_err_and(|e| e.contains("list the allowed origins")));
+        }
+        let c = config(r#""credentials":true,"origin":["https://a.test"]"#).unwrap();
+        let allow = |o: &'static str| c.allow_origin(Some(&HeaderValue::from_static(o)));
+        assert_eq!(allow("https://a.test").unwrap(), "https://a.test");
+        assert_eq!(allow("null"), None);
+        assert_eq!(allow("https://a.test.evil"), None);
+        assert_eq!(c.allow_origin(None), None);
+        let mut headers = HeaderMap::new();
+        c.on_response(Some(&HeaderValue::from_static("null")), &mut headers);
+        assert!(headers.get(ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
+        assert_eq!(headers["vary"], "Origin");
+        let listed = cors(r#""origin":["null"]"#);
+        let null = HeaderValue::from_static("null");
+        assert_eq!(listed.allow_origin(Some(&null)).unwrap(), "null");
+        assert_eq!(
+            cors(r#""origin":"*""#).allow_origin(Some(&null)).unwrap(),
+            "*"
+        );
     }
 
     #[test]

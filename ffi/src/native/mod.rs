@@ -28,7 +28,8 @@ use serde::Deserialize;
 
 use crate::body::Body;
 
-use compress::{Compress, CompressConfig, Encoding};
+use crate::accept_encoding::Encoding;
+use compress::{Compress, CompressConfig};
 use cors::{Cors, CorsConfig};
 use global_headers::{GlobalHeaders, GlobalHeadersConfig};
 use rate_limit::{RateLimit, RateLimitConfig};

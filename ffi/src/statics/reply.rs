@@ -11,6 +11,7 @@ use http::{Response, StatusCode};
 
 use super::range::{self, Ranged};
 use super::Mount;
+use crate::accept_encoding::{AcceptEncoding, Encoding};
 use crate::body::{self, Body};
 use crate::response::problem;
 
@@ -22,7 +23,8 @@ pub(super) struct Ask {
     if_modified_since: Option<SystemTime>,
     range: Option<String>,
     if_range: Option<String>,
-    /// Encodings to try, best first: `"br"`, `"gzip"`.
+    /// Precompressed siblings to try, best first (`"br"`, `"gzip"`), as
+    /// `crate::accept_encoding` ranks them for `compress()` too.
     pub(super) encodings: Vec<&'static str>,
 }
 
@@ -42,7 +44,10 @@ impl Ask {
                 .and_then(|v| httpdate::parse_http_date(&v).ok()),
             range: text(header::RANGE),
             if_range: text(header::IF_RANGE),
-            encodings: text(header::ACCEPT_ENCODING).map_or_else(Vec::new, |v| encodings(&v)),
+            encodings: AcceptEncoding::from_headers(headers).map_or_else(Vec::new, |accept| {
+                let ranked = accept.ranked(&[Encoding::Brotli, Encoding::Gzip]);
+                ranked.into_iter().map(Encoding::token).collect()
+            }),
         }
     }
 }
@@ -188,37 +193,6 @@ pub(super) fn failed() -> Response<Body> {
     problem(StatusCode::INTERNAL_SERVER_ERROR, "reading the file failed")
 }
 
-/// `br` and `gzip` in the client's order of preference (q > 0), `br`
-/// first on a tie; `*` stands for whichever is not named.
-fn encodings(accept: &str) -> Vec<&'static str> {
-    let (mut br, mut gzip, mut star) = (None, None, None);
-    for item in accept.split(',') {
-        let mut params = item.split(';');
-        let name = params.next().unwrap_or("").trim();
-        let q = params
-            .filter_map(|p| p.trim().split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-            .map_or(1.0, |(_, v)| v.trim().parse::<f32>().unwrap_or(0.0));
-        if name.eq_ignore_ascii_case("br") {
-            br = Some(q);
-        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
-            gzip = Some(q);
-        } else if name == "*" {
-            star = Some(q);
-        }
-    }
-    let (br, gzip) = (br.or(star).unwrap_or(0.0), gzip.or(star).unwrap_or(0.0));
-    let mut out = Vec::with_capacity(2);
-    match (br > 0.0, gzip > 0.0) {
-        (true, true) if gzip > br => out.extend(["gzip", "br"]),
-        (true, true) => out.extend(["br", "gzip"]),
-        (true, false) => out.push("br"),
-        (false, true) => out.push("gzip"),
-        (false, false) => {}
-    }
-    out
-}
-
 /// A strong validator from size and modification time, one per encoding.
 fn etag(meta: &Metadata, encoding: Option<&str>) -> Option<String> {
     let since = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
@@ -263,21 +237,5 @@ fn range_applies(ask: &Ask, tag: Option<&str>, modified: Option<SystemTime>) -> 
     match (httpdate::parse_http_date(value), modified) {
         (Ok(date), Some(modified)) => seconds(date) == seconds(modified),
         _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encodings_follow_preference() {
-        assert_eq!(encodings("gzip, deflate, br"), vec!["br", "gzip"]);
-        assert_eq!(encodings("gzip"), vec!["gzip"]);
-        assert_eq!(encodings("br;q=0.5, gzip;q=0.9"), vec!["gzip", "br"]);
-        assert_eq!(encodings("br;q=0, gzip"), vec!["gzip"]);
-        assert_eq!(encodings("*"), vec!["br", "gzip"]);
-        assert_eq!(encodings("*;q=0, gzip"), vec!["gzip"]);
-        assert_eq!(encodings("identity"), Vec::<&str>::new());
     }
 }
