@@ -9,21 +9,39 @@ import { rawExchange, serve } from "./_helpers.ts";
 
 /** Inputs a hostile client could get into a header, each on its own route. */
 const routes: [string, (app: App, path: string) => void][] = [
-  ["content type with U+010A", (app, path) =>
-    app.get(path, (c) =>
-      c.body(new Uint8Array([120]), 200, "text/plain\u010aset-cookie: evil=1"))],
-  ["content type with CR LF", (app, path) =>
-    app.get(path, () => new Reply("x", 200, "a\r\nlocation: //evil"))],
-  ["c.text then a forged content type", (app, path) =>
-    app.get(path, (c) => c.text("x").set("content-type", "a\u010dlocation: //evil"))],
-  ["c.header value above U+00FF", (app, path) =>
-    app.get(path, (c) => c.header("x-name", "\u0100\u010aset-cookie: evil=1") && "x")],
-  ["c.header name above U+00FF", (app, path) =>
-    app.get(path, (c) => c.header("x-\u0100", "1") && "x")],
-  ["redirect with CR LF", (app, path) =>
-    app.get(path, (c) => c.redirect("/next\r\nset-cookie: evil=1"))],
-  ["redirect with U+010D U+010A", (app, path) =>
-    app.get(path, (c) => c.redirect("/next\u010d\u010aset-cookie: evil=1"))],
+  [
+    "content type with U+010A",
+    (app, path) =>
+      app.get(
+        path,
+        (c) => c.body(new Uint8Array([120]), 200, "text/plain\u010aset-cookie: evil=1"),
+      ),
+  ],
+  [
+    "content type with CR LF",
+    (app, path) => app.get(path, () => new Reply("x", 200, "a\r\nlocation: //evil")),
+  ],
+  [
+    "c.text then a forged content type",
+    (app, path) => app.get(path, (c) => c.text("x").set("content-type", "a\u010dlocation: //evil")),
+  ],
+  [
+    "c.header value above U+00FF",
+    (app, path) =>
+      app.get(path, (c) => c.header("x-name", "\u0100\u010aset-cookie: evil=1") && "x"),
+  ],
+  [
+    "c.header name above U+00FF",
+    (app, path) => app.get(path, (c) => c.header("x-\u0100", "1") && "x"),
+  ],
+  [
+    "redirect with CR LF",
+    (app, path) => app.get(path, (c) => c.redirect("/next\r\nset-cookie: evil=1")),
+  ],
+  [
+    "redirect with U+010D U+010A",
+    (app, path) => app.get(path, (c) => c.redirect("/next\u010d\u010aset-cookie: evil=1")),
+  ],
   ["after-middleware Reply.set", (app, path) =>
     app.get(path, () => "x", {
       after: [(_c, res) => void res.set("x-after", "1\nset-cookie: evil=1")],
@@ -118,13 +136,15 @@ Deno.test("no handler input adds a header line on the wire, and app.fetch gives 
       );
     }
   });
-  assert(logs.some((l) => l.includes("refused response header")), logs.join("\n"));
+  assert(logs.some((l) => l.includes("was refused")), logs.join("\n"));
 });
 
 Deno.test("a Latin-1 header value still goes out as one byte per character", async () => {
   await using t = serve(injectionApp());
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
-  await conn.write(new TextEncoder().encode("GET /fine HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"));
+  await conn.write(
+    new TextEncoder().encode("GET /fine HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"),
+  );
   const bytes = new Uint8Array(await new Response(conn.readable).arrayBuffer());
   const latin1 = Array.from(bytes, (b) => String.fromCharCode(b)).join("");
   assert(latin1.startsWith("HTTP/1.1 200 "), latin1);
