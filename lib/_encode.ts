@@ -78,7 +78,7 @@ export class ReplyWriter {
     this.#sink = sink;
   }
 
-  /** Writes `reply` as slot `slot`'s response. */
+  /** Writes `answer` (or the 500 that `sealed()` makes of it) as slot `slot`'s response. */
   write(slot: number, answer: Reply): void {
     const start = slot * this.#slotBytes + this.#reqBytes;
     const end = start + this.#resBytes;

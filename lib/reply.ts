@@ -48,7 +48,8 @@ export class Reply {
    *
    * @param body Text, bytes or `null`.
    * @param status HTTP status (default 200).
-   * @param contentType `content-type` to send, if any.
+   * @param contentType `content-type` to send, if any; checked like every
+   *   header when the reply is sent (see `sealed()`).
    */
   constructor(body: ReplyBody, status = 200, contentType?: string) {
     checkStatus(status);
