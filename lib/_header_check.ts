@@ -13,6 +13,8 @@
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const WIDE = /[^\0-\xff]/;
+// Matching control characters is the point of this one.
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;
 
 /**
