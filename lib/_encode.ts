@@ -24,11 +24,20 @@ function writeAscii(u8: Uint8Array, at: number, end: number, text: string): numb
   return n;
 }
 
-/** Writes header lines as Latin-1 bytes, as `Headers` and the wire mean them. */
+/**
+ * Writes header lines as Latin-1 bytes, as `Headers` and the wire mean them.
+ * `Reply.sealed()` has refused any character above U+00FF already; this
+ * throws rather than keep the low byte (U+010A would become LF and split
+ * the line) should one ever get here.
+ */
 function writeLatin1(u8: Uint8Array, at: number, end: number, text: string): number {
   const n = text.length;
   if (at + n > end) return -1;
-  for (let i = 0; i < n; i++) u8[at + i] = text.charCodeAt(i);
+  for (let i = 0; i < n; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) throw new RangeError("A response header reached the encoder unchecked");
+    u8[at + i] = code;
+  }
   return n;
 }
 
@@ -69,13 +78,14 @@ export class ReplyWriter {
     this.#sink = sink;
   }
 
-  /** Writes `reply` as slot `slot`'s response. */
-  write(slot: number, reply: Reply): void {
+  /** Writes `answer` (or the 500 that `sealed()` makes of it) as slot `slot`'s response. */
+  write(slot: number, answer: Reply): void {
     const start = slot * this.#slotBytes + this.#reqBytes;
     const end = start + this.#resBytes;
     const headStart = start + Res.HEADER_BYTES;
-    // Names and values were checked when set (Reply.set, Context.header,
-    // Headers), so they cannot forge a header line here.
+    // The one header check (app.fetch makes the same one): a header that
+    // could forge a line makes the reply a 500 that names it.
+    const reply = answer.sealed();
     const head = reply.headerLines();
     const u8 = this.#u8;
     let headLen = 0;

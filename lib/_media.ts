@@ -8,3 +8,5 @@ export const HTML = "text/html; charset=utf-8";
 export const JSON_TYPE = "application/json";
 /** `application/octet-stream` */
 export const BYTES = "application/octet-stream";
+/** `application/problem+json` (RFC 9457) */
+export const PROBLEM = "application/problem+json";

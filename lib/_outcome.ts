@@ -1,8 +1,8 @@
 // Turns whatever a handler returned or threw into a Reply.
 
 import type { Context } from "./context.ts";
-import { HttpError, STATUS_TEXT } from "./http_error.ts";
-import { Reply } from "./reply.ts";
+import { HttpError } from "./http_error.ts";
+import { problem, Reply } from "./reply.ts";
 
 import { BYTES, JSON_TYPE, TEXT } from "./_media.ts";
 
@@ -18,18 +18,8 @@ function isPlainObject(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** A problem+json (RFC 9457) reply. */
-export function problem(status: number, detail: string): Reply {
-  const body = JSON.stringify({
-    type: "about:blank",
-    title: STATUS_TEXT[status] ?? "Error",
-    status,
-    detail,
-  });
-  const reply = new Reply(body, status, "application/problem+json");
-  reply.problem = true;
-  return reply;
-}
+// Lives with Reply, whose sealed() needs it; imported from here as before.
+export { problem };
 
 /**
  * A handler returned a value Ferry cannot send. Its message names only the

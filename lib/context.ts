@@ -1,7 +1,6 @@
 import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
-import { validHeader } from "./_header_check.ts";
 import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
 
 /**
@@ -87,11 +86,12 @@ export class Context {
   }
 
   /**
-   * Sets a response header on whatever this request answers with. An
-   * invalid name or a value with CR, LF or NUL is refused and logged.
+   * Sets a response header on whatever this request answers with. It is
+   * checked when the answer is sent: a name that is not an HTTP token, or
+   * a value with a control character (CR, LF, NUL...) or a character above
+   * U+00FF, makes the answer a 500 problem+json naming the header.
    */
   header(name: string, value: string): this {
-    if (!validHeader(name, value)) return this;
     const headers = this.#headers ??= [];
     const lower = name.toLowerCase();
     for (let i = 0; i < headers.length; i += 2) {
@@ -137,14 +137,20 @@ export class Context {
     return new Reply(html, status ?? this.#status, HTML);
   }
 
-  /** A reply with a raw body; bytes default to `application/octet-stream`. */
+  /**
+   * A reply with a raw body; bytes default to `application/octet-stream`.
+   * `contentType` is checked like any header (see `header()`).
+   */
   body(body: ReplyBody | ArrayBuffer, status?: number, contentType?: string): Reply {
     const data = body instanceof ArrayBuffer ? new Uint8Array(body) : body;
     const type = contentType ?? (data instanceof Uint8Array ? BYTES : undefined);
     return new Reply(data, status ?? this.#status, type);
   }
 
-  /** A redirect (302 by default) to `location`. */
+  /**
+   * A redirect (302 by default) to `location`, sent as given (it is checked
+   * like any header, so CR or LF in it makes the answer a 500).
+   */
   redirect(location: string, status = 302): Reply {
     return new Reply(null, status).set("location", location);
   }

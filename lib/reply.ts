@@ -1,10 +1,10 @@
 import { STATUS_TEXT } from "./http_error.ts";
-import { validHeader } from "./_header_check.ts";
+import { headerProblem } from "./_header_check.ts";
 
 /** A response body Ferry can send without a stream. */
 export type ReplyBody = string | Uint8Array | null;
 
-import { TEXT } from "./_media.ts";
+import { PROBLEM, TEXT } from "./_media.ts";
 
 /**
  * The response a handler builds with `c.text`, `c.json`, `c.html`, `c.body`
@@ -36,13 +36,20 @@ export class Reply {
   problem = false;
   #pairs: string[] | null;
   #headers: Headers | null = null;
+  /**
+   * Headers a Web `Headers` cannot hold (name, value, ...), kept once
+   * `headers` is in use so that `sealed()` refuses them like any other
+   * instead of `Headers` throwing wherever they happened to be set.
+   */
+  #unsendable: string[] | null = null;
 
   /**
    * A reply; usually made with `c.text()`, `c.json()` and friends.
    *
    * @param body Text, bytes or `null`.
    * @param status HTTP status (default 200).
-   * @param contentType `content-type` to send, if any.
+   * @param contentType `content-type` to send, if any; checked like every
+   *   header when the reply is sent (see `sealed()`).
    */
   constructor(body: ReplyBody, status = 200, contentType?: string) {
     checkStatus(status);
@@ -57,7 +64,11 @@ export class Reply {
       const headers = new Headers();
       const pairs = this.#pairs!;
       for (let i = 0; i < pairs.length; i += 2) {
-        headers.append(pairs[i], pairs[i + 1]);
+        if (headerProblem(pairs[i], pairs[i + 1]) === undefined) {
+          headers.append(pairs[i], pairs[i + 1]);
+        } else {
+          (this.#unsendable ??= []).push(pairs[i], pairs[i + 1]);
+        }
       }
       this.#headers = headers;
       this.#pairs = null;
@@ -66,14 +77,32 @@ export class Reply {
   }
 
   /**
-   * Sets a header, replacing any with the same name. A name that is not an
-   * HTTP token or a value with CR, LF or NUL is refused and logged: it is
-   * never written to the wire.
+   * Sets a header, replacing any with the same name. Headers are checked
+   * when the reply is sent: a name that is not an HTTP token, or a value
+   * with a control character (CR, LF, NUL...) or a character above U+00FF,
+   * makes the answer a 500 problem+json naming the header (see `sealed()`).
    */
   set(name: string, value: string): this {
-    if (!validHeader(name, value)) return this;
     if (this.#pairs === null) {
-      this.#headers!.set(name, value);
+      // As in pair mode, the new value replaces an earlier one, sendable or not.
+      const unsendable = this.#unsendable;
+      if (unsendable !== null) {
+        const lower = name.toLowerCase();
+        for (let i = unsendable.length - 2; i >= 0; i -= 2) {
+          if (unsendable[i].toLowerCase() === lower) unsendable.splice(i, 2);
+        }
+        if (unsendable.length === 0) this.#unsendable = null;
+      }
+      if (headerProblem(name, value) === undefined) {
+        this.#headers!.set(name, value);
+      } else {
+        try {
+          this.#headers!.delete(name);
+        } catch {
+          // Not a token: Headers never held it.
+        }
+        (this.#unsendable ??= []).push(name, value);
+      }
       return this;
     }
     const lower = name.toLowerCase();
@@ -98,7 +127,46 @@ export class Reply {
     return false;
   }
 
-  /** The headers as `name:value\n` lines (used by the encoder). */
+  /**
+   * What is sent for this reply: the reply itself when every header may be
+   * sent, else a 500 problem+json naming the first header that may not
+   * (logged). Every way out calls it (the network writer, `toResponse()`
+   * for `app.fetch`, const routes), so it is the one place response headers
+   * are checked, and both paths give the same answer.
+   *
+   * A refused header fails the whole answer rather than being dropped: a
+   * dropped `content-type` lets a browser sniff the body as HTML, and a
+   * dropped `location` or `set-cookie` silently changes what the handler
+   * meant; a 500 that names the header shows the bug where it is.
+   */
+  sealed(): Reply {
+    let name: string | undefined;
+    let why: string | undefined;
+    const refused = this.#unsendable;
+    if (refused !== null) {
+      name = refused[0];
+      why = headerProblem(name, refused[1]);
+    } else if (this.#pairs !== null) {
+      const pairs = this.#pairs;
+      for (let i = 0; i < pairs.length && why === undefined; i += 2) {
+        name = pairs[i];
+        why = headerProblem(name, pairs[i + 1]);
+      }
+    } else {
+      // Web Headers already refuse most of these; checked all the same.
+      for (const [n, v] of this.#headers!) {
+        name = n;
+        why = headerProblem(n, v);
+        if (why !== undefined) break;
+      }
+    }
+    if (why === undefined) return this;
+    const detail = `response header ${JSON.stringify(name)} was refused: ${why}`;
+    console.error(`ferry: ${detail}; answering 500 instead`);
+    return problem(500, detail);
+  }
+
+  /** The headers as `name:value\n` lines (used by the encoder, after `sealed()`). */
   headerLines(): string {
     let lines = "";
     if (this.#pairs !== null) {
@@ -120,18 +188,22 @@ export class Reply {
     }
   }
 
-  /** A Web `Response` with the same status, headers and body. */
+  /**
+   * A Web `Response` with the same status, headers and body, as the network
+   * would send it (a header that may not be sent makes it the same 500).
+   */
   toResponse(): Response {
+    const sent = this.sealed();
     const headers = new Headers();
-    this.forEachHeader((name, value) => headers.append(name, value));
-    const noBody = this.status === 204 || this.status === 304 ||
-      this.status < 200;
+    sent.forEachHeader((name, value) => headers.append(name, value));
+    const noBody = sent.status === 204 || sent.status === 304 ||
+      sent.status < 200;
     // Bytes, not a string: a string body would make Response add a
     // text/plain content-type that the network path does not send.
-    const body = typeof this.body === "string" ? new TextEncoder().encode(this.body) : this.body;
+    const body = typeof sent.body === "string" ? new TextEncoder().encode(sent.body) : sent.body;
     return new Response(noBody ? null : body as BodyInit | null, {
-      status: this.status,
-      statusText: STATUS_TEXT[this.status] ?? "",
+      status: sent.status,
+      statusText: STATUS_TEXT[sent.status] ?? "",
       headers,
     });
   }
@@ -154,6 +226,19 @@ export class Reply {
     }
     return reply;
   }
+}
+
+/** A problem+json (RFC 9457) reply. */
+export function problem(status: number, detail: string): Reply {
+  const body = JSON.stringify({
+    type: "about:blank",
+    title: STATUS_TEXT[status] ?? "Error",
+    status,
+    detail,
+  });
+  const reply = new Reply(body, status, PROBLEM);
+  reply.problem = true;
+  return reply;
 }
 
 /** Throws a RangeError for a status HTTP cannot carry (below 200 or above 599). */

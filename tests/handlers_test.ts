@@ -170,7 +170,7 @@ Deno.test("a handler returning an unsupported type answers 500 naming it", async
   assert(lines.some((line) => line.includes("returned a symbol")), lines.join("\n"));
 });
 
-Deno.test("c.header() and res.headers refuse CR/LF, and nothing forged reaches the wire", async () => {
+Deno.test("c.header() and res.headers refuse CR/LF with a 500, and nothing forged reaches the wire", async () => {
   const evil = [
     ["x-evil", "a\r\nset-cookie: pwned=1"],
     ["x-evil", "a\nset-cookie: pwned=1"],
@@ -215,26 +215,21 @@ Deno.test("c.header() and res.headers refuse CR/LF, and nothing forged reaches t
     for (let i = 0; i < evil.length; i++) raws.push(await get(`/after/${i}`));
     for (let i = 0; i < evil.length; i++) raws.push(await get(`/after-set/${i}`));
   });
-  const [context, reply] = raws;
-  assert(context.startsWith("HTTP/1.1 200 ") && context.endsWith("context"), context);
-  assert(/\r\nx-fine: 1\r\n/.test(context), context);
-  assert(reply.startsWith("HTTP/1.1 200 ") && reply.endsWith("reply"), reply);
   for (const raw of raws) {
     assert(!forged(raw), raw);
     // Whatever happened, the head is well formed: one status line, no bare CR or LF.
     const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
     assert(!/\r(?!\n)|(?<!\r)\n/.test(head), JSON.stringify(head));
   }
-  // In after-middleware, Web Headers throws a TypeError (a logged 500) and
-  // Reply.set() drops the header (logged) and keeps the answer.
-  for (const raw of raws.slice(2, 2 + evil.length)) {
+  // A header that may not be sent makes the answer a logged 500 (Web
+  // Headers throws in after-middleware; Reply.set and c.header are refused
+  // when the reply is sealed, naming the header), never a silent drop.
+  for (const raw of raws) {
     assert(raw.startsWith("HTTP/1.1 500 "), raw);
     assert(raw.includes('"status":500'), raw);
   }
-  for (const raw of raws.slice(2 + evil.length)) {
-    assert(raw.startsWith("HTTP/1.1 200 ") && raw.endsWith("after-set"), raw);
-  }
-  assert(lines.some((line) => line.includes("refused response header")), lines.join("\n"));
+  assert(raws[0].includes('response header \\"x-evil\\" was refused'), raws[0]);
+  assert(lines.some((line) => line.includes("was refused")), lines.join("\n"));
   await stillServes(t);
 });
 

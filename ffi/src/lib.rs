@@ -21,6 +21,8 @@ mod constant;
 mod dispatch;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod golden;
 mod layout;
 mod native;
 mod record;

@@ -16,9 +16,13 @@ fn word(buf: &[u8], i: usize) -> u32 {
 
 /// Builds the response TypeScript wrote into a slot's response record,
 /// copying what it needs out of the arena (the slot is reused right after).
-/// `outside` is a body handed over with `ferry_set_body`. Headers that are
-/// invalid (CR, LF, NUL) or hop-by-hop are dropped. `None` for a malformed
-/// record.
+/// `outside` is a body handed over with `ferry_set_body`. Hop-by-hop
+/// headers are dropped. `None` for a malformed record, which includes any
+/// header line hyper would not accept (a name that is not a token, a value
+/// with a control character, a line without a colon): TypeScript checks
+/// every header before writing it (`Reply.sealed`), so such a line means a
+/// Ferry bug, and answering 500 is safer than sending the rest of the
+/// headers without it.
 pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
     if record.len() < res::HEADER_BYTES {
         return None;
@@ -70,21 +74,28 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
         if line.is_empty() {
             continue;
         }
-        let Some(colon) = line.iter().position(|b| *b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], &line[colon + 1..]);
-        match (HeaderName::from_bytes(name), header_value(value)) {
-            (Ok(name), Ok(value)) => {
+        let colon = line.iter().position(|b| *b == b':');
+        let parsed = colon.map(|at| {
+            (
+                HeaderName::from_bytes(&line[..at]),
+                header_value(&line[at + 1..]),
+            )
+        });
+        match parsed {
+            Some((Ok(name), Ok(value))) => {
                 // Hop-by-hop headers belong to hyper's connection handling.
                 if !is_hop_by_hop(&name) {
                     headers.append(name, value);
                 }
             }
-            _ => eprintln!(
-                "ferry: dropped an invalid response header {:?}",
-                String::from_utf8_lossy(name)
-            ),
+            _ => {
+                let name = &line[..colon.unwrap_or(line.len())];
+                eprintln!(
+                    "ferry: refused a response record with an invalid header {:?}",
+                    String::from_utf8_lossy(name)
+                );
+                return None;
+            }
         }
     }
     Some(response)
@@ -195,12 +206,45 @@ mod tests {
     }
 
     #[test]
-    fn bad_and_hop_by_hop_headers_are_dropped() {
-        let rec = record(200, b"x-bad:a\rb\nconnection:close\nx-ok:1\n", b"");
+    fn hop_by_hop_headers_are_dropped() {
+        let rec = record(200, b"connection:close\nx-ok:1\n", b"");
         let res = from_record(&rec, None).unwrap();
-        assert!(res.headers().get("x-bad").is_none());
         assert!(res.headers().get("connection").is_none());
         assert_eq!(res.headers()["x-ok"], "1");
+    }
+
+    /// Defence in depth behind `Reply.sealed`: a header line hyper would not
+    /// accept refuses the whole record (the caller answers 500), so it is
+    /// neither sent nor quietly dropped from an otherwise sent response.
+    #[test]
+    fn invalid_header_refuses_the_record() {
+        let refused: [&[u8]; 12] = [
+            b"x-bad:a\rb\n",
+            b"x-bad:a\0b\n",
+            b"x-bad:a\x01b\n",
+            b"x-bad:a\x1fb\n",
+            b"x-bad:a\x7fb\n",
+            b"x bad:1\n",
+            b":1\n",
+            b"x-\xc4\x80:1\n",
+            b"no colon here\n",
+            b"x-ok:1\nx-bad:\r\n",
+            b"x-ok:1\nset-cookie:a\x0bb\n",
+            b"content-type:text/plain\x00set-cookie: evil=1\n",
+        ];
+        for head in refused {
+            let rec = record(200, head, b"x");
+            assert!(
+                from_record(&rec, None).is_none(),
+                "{:?} was accepted",
+                String::from_utf8_lossy(head)
+            );
+        }
+        // What hyper accepts goes through unchanged: tab, obs-text (Latin-1).
+        let rec = record(200, b"x-tab:a\tb\nx-latin1:caf\xe9\n", b"");
+        let res = from_record(&rec, None).unwrap();
+        assert_eq!(res.headers()["x-tab"].as_bytes(), b"a\tb");
+        assert_eq!(res.headers()["x-latin1"].as_bytes(), b"caf\xe9");
     }
 
     #[test]
