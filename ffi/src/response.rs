@@ -17,7 +17,7 @@ fn word(buf: &[u8], i: usize) -> u32 {
 /// Builds the response TypeScript wrote into a slot's response record,
 /// copying what it needs out of the arena (the slot is reused right after).
 /// `outside` is a body handed over with `ferry_set_body`. Headers that are
-/// invalid (CR, LF, NUL) or hop-by-hop are dropped. `None` for a malformed
+/// invalid (CR, LF, NUL) or in `CONNECTION_HEADERS` are dropped. `None` for a malformed
 /// record.
 pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
     if record.len() < res::HEADER_BYTES {
@@ -76,8 +76,7 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         match (HeaderName::from_bytes(name), header_value(value)) {
             (Ok(name), Ok(value)) => {
-                // Hop-by-hop headers belong to hyper's connection handling.
-                if !is_hop_by_hop(&name) {
+                if !is_connection_header(&name) {
                     headers.append(name, value);
                 }
             }
@@ -115,18 +114,26 @@ pub(crate) fn malformed() -> Response<Body> {
     )
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "upgrade"
-            | "te"
-            | "trailer"
-            | "content-length"
-    )
+/// Response headers a handler may not set, on every path (records, const
+/// routes): hyper frames each answer itself (`content-length` from the body,
+/// `transfer-encoding`, keep-alive), so a handler's value could only
+/// contradict it and desync the connection, or, for the hop-by-hop ones
+/// (RFC 9110 §7.6.1), speak for a connection the handler does not own.
+pub(crate) const CONNECTION_HEADERS: [&str; 8] = [
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether a handler's response header is dropped: see `CONNECTION_HEADERS`.
+/// `HeaderName`s are lower case, so one comparison each.
+pub(crate) fn is_connection_header(name: &HeaderName) -> bool {
+    CONNECTION_HEADERS.contains(&name.as_str())
 }
 
 /// An RFC 9457 problem response made in Rust.
@@ -201,6 +208,30 @@ mod tests {
         assert!(res.headers().get("x-bad").is_none());
         assert!(res.headers().get("connection").is_none());
         assert_eq!(res.headers()["x-ok"], "1");
+    }
+
+    #[test]
+    fn connection_headers_are_the_framing_and_hop_by_hop_ones() {
+        let table = [
+            ("content-length", true),
+            ("Content-Length", true),
+            ("transfer-encoding", true),
+            ("connection", true),
+            ("keep-alive", true),
+            ("proxy-connection", true),
+            ("upgrade", true),
+            ("te", true),
+            ("trailer", true),
+            ("content-type", false),
+            ("content-encoding", false),
+            ("x-content-length", false),
+            ("set-cookie", false),
+            ("trailers", false),
+        ];
+        for (name, dropped) in table {
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(is_connection_header(&name), dropped, "{name}");
+        }
     }
 
     #[test]
