@@ -80,6 +80,10 @@ pub(crate) struct ServerConfig {
     /// Time a handler may take before Rust answers 504 and reclaims the
     /// slot, ms; 0 disables it.
     pub(crate) handler_timeout_ms: u64,
+    /// Time a connection may have bytes waiting to be written with none
+    /// accepted, and a connection asked to close may take to do so, before
+    /// it is dropped, ms; 0 disables both (see `watchdog`).
+    pub(crate) send_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +106,7 @@ impl Default for ServerConfig {
             keep_alive_timeout_ms: 60_000,
             body_timeout_ms: 30_000,
             handler_timeout_ms: 60_000,
+            send_timeout_ms: 30_000,
         }
     }
 }

@@ -61,12 +61,13 @@ impl watchdog::Clock for Shared {
     }
 }
 
-/// The watchdog task: idle and header timeouts and graceful shutdown for
-/// every connection, one look every `watchdog::PERIOD`.
+/// The watchdog task: idle, header and send timeouts and graceful shutdown
+/// for every connection, one look every `watchdog::PERIOD`.
 async fn watch_connections(shared: Arc<Shared>) {
     let limits = Limits {
         idle_ms: shared.config.keep_alive_timeout_ms,
         header_ms: shared.config.header_timeout_ms,
+        send_ms: shared.config.send_timeout_ms,
     };
     watchdog::run(|| {
         if shared.slots.is_closed() {
