@@ -12,7 +12,7 @@
 export interface ListenOptions {
   /** TCP port; 0 picks a free one (see `server.addr.port`). @default 8000 */
   port?: number;
-  /** Address to bind. @default "0.0.0.0" */
+  /** Address to bind: `"0.0.0.0"` is every IPv4 interface; `"127.0.0.1"` keeps the server local. @default "0.0.0.0" */
   hostname?: string;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
