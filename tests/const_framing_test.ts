@@ -4,7 +4,7 @@
 // desync a keep-alive connection.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { App, type Context } from "../mod.ts";
+import { App, type Context, globalHeaders, type Server } from "../mod.ts";
 import { serve } from "./_helpers.ts";
 
 interface RawAnswer {
@@ -102,3 +102,20 @@ for (const [path, name, value, isConst] of LIES) {
     }
   });
 }
+
+Deno.test("globalHeaders() refuses framing and hop-by-hop headers at listen()", async () => {
+  for (const side of ["response", "request"] as const) {
+    const app = new App()
+      .use(globalHeaders({ [side]: { "content-length": "5" } }))
+      .get("/", () => "héllo");
+    let server: Server | undefined;
+    try {
+      server = app.listen({ hostname: "127.0.0.1", port: 0 });
+    } catch (e) {
+      assert(String(e).includes("content-length"), String(e));
+    } finally {
+      await server?.shutdown();
+    }
+    assertEquals(server, undefined, `${side} content-length was accepted`);
+  }
+});
