@@ -69,3 +69,18 @@ Deno.test("listen({ sendTimeoutMs }) keeps a client that reads slowly but steadi
     conn.close();
   }
 });
+
+Deno.test("listen({ sendTimeoutMs }) drops an idle connection whose graceful close never finishes", async () => {
+  await using t = serve(bigApp(), { keepAliveTimeoutMs: 200, sendTimeoutMs: 300 });
+  // An HTTP/2 client that opens a connection and then never reads nor
+  // answers: the idle close's GOAWAY and PING wait for it forever.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
+  try {
+    await conn.write(new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    await conn.write(new Uint8Array([0, 0, 0, 4, 0, 0, 0, 0, 0])); // empty SETTINGS
+    await until(() => t.server.stats().connections === 1, "the connection to open");
+    await until(() => t.server.stats().connections === 0, "the unfinished close to be dropped");
+  } finally {
+    conn.close();
+  }
+});
