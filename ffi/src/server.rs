@@ -61,12 +61,13 @@ impl watchdog::Clock for Shared {
     }
 }
 
-/// The watchdog task: idle and header timeouts and graceful shutdown for
-/// every connection, one look every `watchdog::PERIOD`.
+/// The watchdog task: idle, header and send timeouts and graceful shutdown
+/// for every connection, one look every `watchdog::PERIOD`.
 async fn watch_connections(shared: Arc<Shared>) {
     let limits = Limits {
         idle_ms: shared.config.keep_alive_timeout_ms,
         header_ms: shared.config.header_timeout_ms,
+        send_ms: shared.config.send_timeout_ms,
     };
     watchdog::run(|| {
         if shared.slots.is_closed() {
@@ -304,6 +305,12 @@ async fn accept_loop(
         _ = start.wait_for(|go| *go) => {}
         _ = stop.wait_for(|s| *s) => return,
     }
+    // The protocol layers' coarse bounds on a request head, so an oversized
+    // one is refused before it is buffered whole; `dispatch::check_limits`
+    // then applies the exact `maxHeaderBytes` rule to both protocols. The
+    // 1 KiB of slack covers HTTP/1's request line and HTTP/2's per-field
+    // overhead (RFC 9113 §6.5.2 counts 32 bytes a field, Ferry 4).
+    let head_bound = shared.config.max_header_bytes.saturating_add(1024);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -311,7 +318,7 @@ async fn accept_loop(
         // Enforced by the watchdog (`watchdog`): hyper's timer is armed and
         // disarmed on every request.
         .header_read_timeout(None)
-        .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
+        .max_buf_size((head_bound as usize).max(8192))
         // Not `pipeline_flush(true)`, though it would let pipelined answers
         // share one send(2): hyper 1.12's `Buffered::poll_flush` skips the
         // flush while its read buffer holds bytes, and after a parse error
@@ -324,6 +331,8 @@ async fn accept_loop(
     builder
         .http2()
         .timer(TokioTimer::new())
+        // Without it hyper's 16 KiB default applies, whatever maxHeaderBytes says.
+        .max_header_list_size(head_bound)
         .max_concurrent_streams(256);
     let builder = Arc::new(builder);
     loop {
