@@ -44,6 +44,18 @@ export {
   timeout,
 } from "./lib/native.ts";
 export type { StaticOptions } from "./lib/static.ts";
+export {
+  type Infer,
+  type RouteContract,
+  type RouteSchema,
+  type SchemaLike,
+  type StandardJsonSchema,
+  t,
+  toJsonSchema,
+  type Valid,
+  type ValidOf,
+} from "./lib/schema.ts";
+export type { OpenApiOptions } from "./lib/openapi.ts";
 export type {
   After,
   Before,

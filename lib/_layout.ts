@@ -15,6 +15,7 @@ export const Req = {
   REMOTE_LEN: 9,
   BODY_LEN: 10,
   GENERATION: 11,
+  VALID_LEN: 12,
   HEADER_BYTES: 64,
   FLAG_OVERFLOW: 1,
   FLAG_HTTP2: 2,

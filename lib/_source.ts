@@ -20,6 +20,11 @@ export interface RequestSource {
   body(): Uint8Array;
   /** Remote address as `ip:port`, or "" when unknown. */
   remote(): string;
+  /**
+   * The values coerced by the route's schemas, as JSON text; "" without
+   * (optional: a source with no schemas behind it leaves it out).
+   */
+  valid?(): string;
 }
 
 const utf8 = new TextDecoder();
@@ -188,6 +193,15 @@ export class SlotSource implements RequestSource {
     const start = this.#start(Req.BODY_LEN);
     return this.#bytes.subarray(start, start + this.#words[this.#word + Req.BODY_LEN]);
   }
+
+  valid(): string {
+    // The block follows the body; GENERATION sits between their length
+    // words, so it is not found by #start's sum.
+    const len = this.#w(Req.VALID_LEN);
+    if (len === 0) return "";
+    const start = this.#start(Req.BODY_LEN) + this.#words[this.#word + Req.BODY_LEN];
+    return utf8.decode(this.#bytes.subarray(start, start + len));
+  }
 }
 
 /** A Web `Request` whose body was read up front (for `app.fetch`). */
@@ -197,6 +211,7 @@ export class WebSource implements RequestSource {
   #body: Uint8Array;
   #params: string[];
   #remote: string;
+  #valid: string;
 
   constructor(
     request: Request,
@@ -204,7 +219,9 @@ export class WebSource implements RequestSource {
     body: Uint8Array,
     params: string[],
     remote = "",
+    valid = "",
   ) {
+    this.#valid = valid;
     this.#request = request;
     this.#url = url;
     this.#body = body;
@@ -236,5 +253,8 @@ export class WebSource implements RequestSource {
   }
   remote(): string {
     return this.#remote;
+  }
+  valid(): string {
+    return this.#valid;
   }
 }

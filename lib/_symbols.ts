@@ -35,7 +35,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

@@ -10,6 +10,10 @@ import { WebSource } from "./_source.ts";
 import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
 import { NativeMiddleware, type NativeSettings } from "./native.ts";
 import { staticMount, type StaticOptions } from "./static.ts";
+import type { RouteSchema, ValidOf } from "./schema.ts";
+import { schemaConfig } from "./validation.ts";
+import { openApiDocument, type OpenApiOptions } from "./openapi.ts";
+import { docsHtml, docsInit, swaggerUiDir } from "./_docs_page.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -74,37 +78,71 @@ export class App {
   #onStartup: Hook[] = [];
   #onShutdown: Hook[] = [];
   #statics: Record<string, unknown>[] = [];
+  /** Routes left out of the OpenAPI document (the document and docs page). */
+  #undocumented = new Set<number>();
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
-  get(path: string, handler: Handler, options?: RouteOptions): this {
+  get<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("GET", path, handler, options);
   }
   /** Registers a POST route. */
-  post(path: string, handler: Handler, options?: RouteOptions): this {
+  post<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("POST", path, handler, options);
   }
   /** Registers a PUT route. */
-  put(path: string, handler: Handler, options?: RouteOptions): this {
+  put<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("PUT", path, handler, options);
   }
   /** Registers a PATCH route. */
-  patch(path: string, handler: Handler, options?: RouteOptions): this {
+  patch<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("PATCH", path, handler, options);
   }
   /** Registers a DELETE route. */
-  delete(path: string, handler: Handler, options?: RouteOptions): this {
+  delete<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("DELETE", path, handler, options);
   }
   /** Registers an OPTIONS route (otherwise OPTIONS gets 204 with `Allow`). */
-  options(path: string, handler: Handler, options?: RouteOptions): this {
+  options<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("OPTIONS", path, handler, options);
   }
   /** Registers a HEAD route (otherwise HEAD uses the GET route). */
-  head(path: string, handler: Handler, options?: RouteOptions): this {
+  head<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("HEAD", path, handler, options);
   }
   /** Registers a route for every method. */
-  all(path: string, handler: Handler, options?: RouteOptions): this {
+  all<S extends RouteSchema = RouteSchema>(
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options?: RouteOptions<S>,
+  ): this {
     return this.on("*", path, handler, options);
   }
 
@@ -113,7 +151,12 @@ export class App {
    * (the rest of the path, at least one character), matched exactly: a
    * trailing slash makes a different path.
    */
-  on(method: Method, path: string, handler: Handler, options: RouteOptions = {}): this {
+  on<S extends RouteSchema = RouteSchema>(
+    method: Method,
+    path: string,
+    handler: Handler<ValidOf<S>>,
+    options: RouteOptions<S> = {},
+  ): this {
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
@@ -124,8 +167,9 @@ export class App {
       id: this.#routes.length,
       method,
       path,
-      handler,
-      options,
+      // The handler reads `c.valid` as its schema types it; stored untyped.
+      handler: handler as Handler,
+      options: options as RouteOptions,
       names: paramNames(path),
     };
     this.#treeFor().add(method, path, route);
@@ -212,6 +256,53 @@ export class App {
     return this;
   }
 
+  /**
+   * Serves the app's OpenAPI 3.1 document (built from every route's
+   * schema, summary, tags and operationId when the server starts) and a
+   * Swagger UI page; Rust serves both, and the page's assets, with no
+   * crossing. See `OpenApiOptions`.
+   *
+   * @example
+   * ```ts
+   * import { App, t } from "@ferry/ferry";
+   * const app = new App().openapi({ info: { title: "Pets", version: "1.0.0" } });
+   * app.get("/pets/:id", (c) => ({ id: c.valid.params.id }), {
+   *   schema: { params: t.Object({ id: t.Integer() }) },
+   *   tags: ["pets"],
+   * });
+   * const doc = await (await app.fetch(new Request("http://localhost/openapi.json"))).json();
+   * console.assert(doc.paths["/pets/{id}"].get.tags[0] === "pets");
+   * ```
+   */
+  openapi(options: OpenApiOptions = {}): this {
+    const path = options.path ?? "/openapi.json";
+    let text: string | undefined;
+    const document = () =>
+      text ??= JSON.stringify(openApiDocument(
+        this.#routes.filter((r) => !this.#undocumented.has(r.id)),
+        options,
+      ));
+    this.#hidden(path, (c) => c.body(document(), 200, "application/json"));
+    const docs = options.docs ?? "/docs";
+    if (docs !== false) {
+      const title = options.info?.title ?? "Ferry API";
+      const assets = `${docs}/assets`;
+      const init = `${docs}/init.js`;
+      this.#hidden(docs, (c) => c.html(docsHtml(title, assets, init)));
+      this.#hidden(init, (c) => c.body(docsInit(path), 200, "text/javascript; charset=utf-8"));
+      this.#statics.push(
+        staticMount(assets, swaggerUiDir(), { cacheControl: "public, max-age=86400" }),
+      );
+    }
+    return this;
+  }
+
+  /** A const GET route left out of the OpenAPI document. */
+  #hidden(path: string, handler: Handler): void {
+    this.#undocumented.add(this.#routes.length);
+    this.get(path, handler, { const: true });
+  }
+
   #changed(): this {
     this.#plans.clear();
     return this;
@@ -261,6 +352,7 @@ export class App {
         path: r.path,
         id: r.id,
         constant: this.#constant(r),
+        schema: schemaConfig(r.options.schema, r.names),
       })),
       statics: this.#statics,
       native: this.#native,

@@ -2,6 +2,7 @@ import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
 import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
+import type { Valid } from "./schema.ts";
 
 /**
  * Everything a handler or middleware gets for one request: the lazy
@@ -20,8 +21,9 @@ import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
  * console.assert(res.headers.get("x-user") === "7");
  * ```
  */
-export class Context {
+export class Context<V extends Valid = Valid> {
   #req?: FerryRequest;
+  #valid?: V;
   /**
    * The response so far: set once the handler (or an early return) has
    * answered, so onion middleware can read it after `await next()`.
@@ -61,6 +63,19 @@ export class Context {
       for (let i = 0; i < names.length; i++) params[names[i]] = values[i] ?? "";
     }
     return this.#params = params;
+  }
+
+  /**
+   * The request's parts as the route's `schema` checked them in Rust:
+   * params, query, headers, cookies and body, coerced to the schema's
+   * types with defaults applied (typed from the schema). A part without a
+   * schema is `undefined`. `app.fetch` does not validate (there is no
+   * Rust on that path), so there every part is `undefined`.
+   */
+  get valid(): V {
+    if (this.#valid) return this.#valid;
+    const text = this.#src.valid?.() ?? "";
+    return this.#valid = (text === "" ? {} : JSON.parse(text)) as V;
   }
 
   /** The query string as `URLSearchParams`. */

@@ -1,5 +1,6 @@
 import type { Context } from "./context.ts";
 import type { Reply } from "./reply.ts";
+import type { RouteContract, RouteSchema, Valid } from "./schema.ts";
 
 /**
  * What a handler may return: a string (text), a plain object or array
@@ -28,7 +29,9 @@ export type HandlerResult =
  * new App().get("/hello/:name", hello);
  * ```
  */
-export type Handler = (c: Context) => HandlerResult | Promise<HandlerResult>;
+export type Handler<V extends Valid = Valid> = (
+  c: Context<V>,
+) => HandlerResult | Promise<HandlerResult>;
 
 /**
  * Middleware run before the handler. Return nothing to continue, or a
@@ -110,7 +113,7 @@ export type Onion = (
  * new App().get("/admin", () => "ok", adminOnly);
  * ```
  */
-export interface RouteOptions {
+export interface RouteOptions<S extends RouteSchema = RouteSchema> extends RouteContract<S> {
   /**
    * Before-middleware for this route, run after every global before and
    * onion middleware. @default []

@@ -17,6 +17,9 @@ pub(crate) struct RouteConfig {
     /// For a const route: the precomputed answer Rust serves itself.
     #[serde(default)]
     pub(crate) constant: Option<ConstAnswer>,
+    /// The route's schemas, checked before JavaScript runs (`validation`).
+    #[serde(default)]
+    pub(crate) schema: Option<crate::validation::SchemaConfig>,
 }
 
 /// A response computed once by TypeScript and then served by Rust.

@@ -337,6 +337,10 @@ fn publish(
     params: &[String],
     body: &Bytes,
 ) -> Result<u32, Response<Body>> {
+    // Route schemas (src/validation/): a request that fails them is
+    // answered here and never reaches JavaScript; one that passes carries
+    // its coerced values along.
+    let valid = shared.validation.check(route, parts, params, body)?;
     let slots = &shared.slots;
     let Some(id) = slots.acquire() else {
         return Err(unavailable("all request slots are busy; retry shortly"));
@@ -349,6 +353,7 @@ fn publish(
         params,
         headers: &parts.headers,
         body,
+        valid: valid.as_deref().unwrap_or_default(),
         remote: &peer.text,
         http2: parts.version == http::Version::HTTP_2,
     };

@@ -206,6 +206,7 @@ proptest! {
             params: &rq.params,
             headers: &rq.headers,
             body: &body,
+            valid: b"",
             remote: &rq.remote,
             http2: rq.http2,
         };

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 8;
+pub(crate) const ABI_VERSION: u32 = 9;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -34,6 +34,9 @@ pub(crate) mod req {
     pub(crate) const BODY_LEN: usize = 10;
     /// Generation counter of the slot, bumped on each use.
     pub(crate) const GENERATION: usize = 11;
+    /// Length of the coerced-values block (JSON), right after the body;
+    /// 0 for a route without schemas (see `validation`).
+    pub(crate) const VALID_LEN: usize = 12;
     /// Size of the header in bytes; the packed bytes follow.
     pub(crate) const HEADER_BYTES: usize = 64;
     /// The record did not fit in the slot: its bytes wait in Rust and are

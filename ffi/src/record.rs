@@ -15,6 +15,8 @@ pub(crate) struct RequestParts<'a> {
     pub(crate) params: &'a [String],
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a Bytes,
+    /// The values coerced by the route's schemas, as JSON (empty without).
+    pub(crate) valid: &'a [u8],
     /// Remote address as `ip:port`, formatted once per connection.
     pub(crate) remote: &'a str,
     pub(crate) http2: bool,
@@ -94,6 +96,7 @@ fn pack(parts: &RequestParts<'_>, code: u32, w: &mut Writer) {
     }
     w.put(parts.remote.as_bytes());
     w.put(parts.body);
+    w.put(parts.valid);
 }
 
 /// Writes `parts` into slot `id`: straight into the arena when it fits,
@@ -107,7 +110,8 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
         + params_len
         + headers_len
         + parts.remote.len()
-        + parts.body.len();
+        + parts.body.len()
+        + parts.valid.len();
     let cell = slots.cell(id);
     // The producing task owns slot `id` until it publishes it: JavaScript
     // has no id for it yet, and Rust writes it nowhere else.
@@ -137,6 +141,7 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
     record.word(req::HEADERS_LEN, headers_len as u32);
     record.word(req::REMOTE_LEN, parts.remote.len() as u32);
     record.word(req::BODY_LEN, parts.body.len() as u32);
+    record.word(req::VALID_LEN, parts.valid.len() as u32);
     let generation = cell.generation.load(std::sync::atomic::Ordering::Acquire);
     record.word(req::GENERATION, generation);
 }
@@ -169,6 +174,7 @@ mod tests {
             params,
             headers,
             body,
+            valid: b"",
             remote: "127.0.0.1:5000",
             http2: false,
         }

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     pub(crate) native: Native,
     pub(crate) statics: Statics,
     pub(crate) constants: Constants,
+    /// Route schemas, compiled once here (`validation`).
+    pub(crate) validation: crate::validation::Validation,
     pub(crate) handler_timeout: Option<Duration>,
     pub(crate) closing: AtomicBool,
     connections: AtomicU32,
@@ -134,12 +136,14 @@ impl Server {
         let native_timeout = native.handler_timeout();
         let statics = Statics::from_config(&config.statics)?;
         let constants = Constants::from_routes(&config.routes)?;
+        let validation = crate::validation::Validation::from_routes(&config.routes)?;
         let shared = Arc::new(Shared {
             slots,
             router,
             native,
             statics,
             constants,
+            validation,
             handler_timeout: native_timeout.or(match config.handler_timeout_ms {
                 0 => None,
                 ms => Some(Duration::from_millis(ms)),

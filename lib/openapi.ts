@@ -1,0 +1,208 @@
+// The OpenAPI 3.1 document of an app, built from its routes: `{param}`
+// paths, parameters from the params/query/headers/cookies schemas, the
+// request body, responses by status, and components for every schema
+// that names itself with `$id` (written once, `$ref`'d everywhere).
+// Served by Rust as a const route; see docs/validation.md.
+
+import type { RouteOptions } from "./middleware.ts";
+import { type SchemaLike, toJsonSchema } from "./schema.ts";
+import { STATUS_TEXT } from "./http_error.ts";
+
+/**
+ * Options of `app.openapi()`.
+ *
+ * @example
+ * ```ts
+ * import { App, type OpenApiOptions } from "@ferry/ferry";
+ * const options: OpenApiOptions = {
+ *   path: "/openapi.json",
+ *   docs: "/docs",
+ *   info: { title: "Pets", version: "1.0.0" },
+ * };
+ * new App().openapi(options);
+ * ```
+ */
+export interface OpenApiOptions {
+  /** Where the JSON document is served. @default "/openapi.json" */
+  path?: string;
+  /**
+   * Where the Swagger UI page is served (its assets come from the
+   * `swagger-ui-dist` npm package, served by Rust); `false` for none.
+   * @default "/docs"
+   */
+  docs?: string | false;
+  /** The document's `info`. @default { title: "Ferry API", version: "0.0.0" } */
+  info?: { title: string; version: string; description?: string; [key: string]: unknown };
+  /** The document's `servers`. @default undefined */
+  servers?: { url: string; description?: string }[];
+}
+
+/** A route as the document sees it. */
+export interface DocumentedRoute {
+  method: string;
+  path: string;
+  names: readonly string[];
+  options: RouteOptions;
+}
+
+type Json = Record<string, unknown>;
+
+const PROBLEM = "Problem";
+const PROBLEM_SCHEMA: Json = {
+  type: "object",
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          location: { enum: ["path", "query", "header", "cookie", "body"] },
+          pointer: { type: "string" },
+          keyword: { type: "string" },
+          message: { type: "string" },
+        },
+      },
+    },
+  },
+};
+
+/** Collects components: each schema with `$id` moves there once. */
+class Components {
+  schemas: Record<string, Json> = {};
+
+  /** `schema` with every `$id`'d subschema replaced by a `$ref`. */
+  lift(schema: unknown): unknown {
+    if (Array.isArray(schema)) return schema.map((s) => this.lift(s));
+    if (schema === null || typeof schema !== "object") return schema;
+    const out: Json = {};
+    for (const [key, value] of Object.entries(schema)) {
+      if (key === "$schema" || key === "$id") continue;
+      out[key] = this.lift(value);
+    }
+    const id = (schema as Json).$id;
+    if (typeof id !== "string") return out;
+    const name = id.replace(/^.*[/#]/, "").replace(/\.json$/, "").replace(/[^\w.-]/g, "_");
+    this.schemas[name] = out;
+    return { $ref: `#/components/schemas/${name}` };
+  }
+}
+
+/** `/users/:id` and `/files/*rest` as `/users/{id}` and `/files/{rest}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/[:*]([A-Za-z0-9_]+)/g, "{$1}");
+}
+
+function parameters(
+  route: DocumentedRoute,
+  components: Components,
+): Json[] {
+  const schema = route.options.schema ?? {};
+  const out: Json[] = [];
+  const params = schema.params ? toJsonSchema(schema.params) : undefined;
+  for (const name of route.names) {
+    const sub = (params?.properties as Json | undefined)?.[name] ?? { type: "string" };
+    out.push({ name, in: "path", required: true, schema: components.lift(sub) });
+  }
+  const places: [SchemaLike | undefined, string][] = [
+    [schema.query, "query"],
+    [schema.headers, "header"],
+    [schema.cookies, "cookie"],
+  ];
+  for (const [given, place] of places) {
+    if (!given) continue;
+    const json = toJsonSchema(given);
+    const required = new Set((json.required as string[] | undefined) ?? []);
+    for (const [name, sub] of Object.entries((json.properties as Json | undefined) ?? {})) {
+      out.push({ name, in: place, required: required.has(name), schema: components.lift(sub) });
+    }
+  }
+  return out;
+}
+
+function responses(route: DocumentedRoute, components: Components): Json {
+  const out: Json = {};
+  const given = route.options.schema?.response ?? {};
+  for (const [status, schema] of Object.entries(given)) {
+    out[status] = {
+      description: STATUS_TEXT[Number(status)] ?? "Response",
+      content: { "application/json": { schema: components.lift(toJsonSchema(schema)) } },
+    };
+  }
+  if (Object.keys(out).length === 0) out["200"] = { description: "OK" };
+  const schema = route.options.schema;
+  if (
+    schema && (schema.params || schema.query || schema.headers || schema.cookies || schema.body)
+  ) {
+    out["422"] ??= {
+      description: "The request did not match the route's schema (every error listed).",
+      content: {
+        "application/problem+json": { schema: { $ref: `#/components/schemas/${PROBLEM}` } },
+      },
+    };
+    components.schemas[PROBLEM] = PROBLEM_SCHEMA;
+  }
+  return out;
+}
+
+const METHODS_OF_ALL = ["get", "put", "post", "delete", "patch"];
+
+/**
+ * The OpenAPI 3.1 document of `routes`.
+ *
+ * @example
+ * ```ts
+ * import { openApiDocument } from "./openapi.ts";
+ * const doc = openApiDocument([{ method: "GET", path: "/a/:id", names: ["id"], options: {} }]);
+ * console.assert("/a/{id}" in (doc.paths as object));
+ * ```
+ */
+export function openApiDocument(
+  routes: readonly DocumentedRoute[],
+  options: OpenApiOptions = {},
+): Json {
+  const components = new Components();
+  const paths: Record<string, Json> = {};
+  const used = new Set<string>();
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    const item = paths[path] ??= {};
+    const methods = route.method === "*" ? METHODS_OF_ALL : [route.method.toLowerCase()];
+    for (const method of methods) {
+      const o = route.options;
+      let id = o.operationId ??
+        `${method}${route.path.replace(/[^A-Za-z0-9]+/g, "_").replace(/_$/, "")}`;
+      for (let n = 2; used.has(id); n++) id = `${o.operationId ?? id}_${n}`;
+      used.add(id);
+      const operation: Json = { operationId: id };
+      if (o.summary) operation.summary = o.summary;
+      if (o.description) operation.description = o.description;
+      if (o.tags?.length) operation.tags = o.tags;
+      const params = parameters(route, components);
+      if (params.length) operation.parameters = params;
+      if (o.schema?.body) {
+        const schema = components.lift(toJsonSchema(o.schema.body));
+        operation.requestBody = {
+          required: true,
+          content: {
+            "application/json": { schema },
+            "application/x-www-form-urlencoded": { schema },
+          },
+        };
+      }
+      operation.responses = responses(route, components);
+      item[method] = operation;
+    }
+  }
+  const doc: Json = {
+    openapi: "3.1.0",
+    info: options.info ?? { title: "Ferry API", version: "0.0.0" },
+  };
+  if (options.servers) doc.servers = options.servers;
+  doc.paths = paths;
+  if (Object.keys(components.schemas).length) doc.components = { schemas: components.schemas };
+  return doc;
+}

@@ -1,0 +1,234 @@
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { App, t } from "../mod.ts";
+import { serve } from "./_helpers.ts";
+
+interface Problem {
+  status: number;
+  errors: { location: string; pointer: string; keyword: string; message: string }[];
+}
+
+/** The `[location, pointer, keyword]` triples of a 422. */
+async function failures(res: Response): Promise<string[][]> {
+  assertEquals(res.status, 422);
+  assertEquals(res.headers.get("content-type"), "application/problem+json");
+  const body = await res.json() as Problem;
+  return body.errors.map((e) => {
+    ok(e.message.length > 0);
+    return [e.location, e.pointer, e.keyword];
+  });
+}
+
+function app(): App {
+  const app = new App();
+  app.get("/items/:id/:flag", (c) => c.valid, {
+    schema: {
+      params: t.Object({ id: t.Integer({ minimum: 1 }), flag: t.Boolean() }),
+      query: t.Object({
+        limit: t.Integer({ default: 10, maximum: 100 }),
+        ratio: t.Optional(t.Number()),
+        tag: t.Optional(t.Array(t.String())),
+        ids: t.Optional(t.Array(t.Integer())),
+      }),
+      headers: t.Object({ "x-version": t.Integer(), "x-trace": t.Optional(t.String()) }),
+      cookies: t.Object({ session: t.String({ minLength: 3 }) }),
+    },
+  });
+  app.post("/users", (c) => c.valid.body, {
+    schema: {
+      body: t.Object({
+        id: t.String({ format: "uuid" }),
+        email: t.String({ format: "email" }),
+        born: t.Optional(t.String({ format: "date" })),
+        seen: t.Optional(t.String({ format: "date-time" })),
+        site: t.Optional(t.String({ format: "uri" })),
+        v4: t.Optional(t.String({ format: "ipv4" })),
+        v6: t.Optional(t.String({ format: "ipv6" })),
+        role: t.String({ default: "member" }),
+        address: t.Object({
+          city: t.String(),
+          zip: t.String({ pattern: "^[0-9]{5}$" }),
+          lines: t.Array(t.String({ minLength: 1 }), { default: [] }),
+        }),
+      }, { additionalProperties: false }),
+    },
+  });
+  app.post("/form", (c) => c.valid.body, {
+    schema: { body: t.Object({ n: t.Integer(), on: t.Boolean(), many: t.Array(t.Integer()) }) },
+  });
+  app.get("/plain", (c) => ({ valid: c.valid }));
+  return app;
+}
+
+const goodHeaders = { "x-version": "2", cookie: "session=abcd; other=1" };
+const uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+const address = { city: "Oslo", zip: "01234" };
+
+Deno.test("validation coerces params, query, headers and cookies and applies defaults", async () => {
+  await using s = serve(app());
+  const res = await fetch(
+    `${s.base}/items/7/true?tag=a&tag=b&ids=1&ids=2&ratio=0.5&extra=x`,
+    { headers: goodHeaders },
+  );
+  assertEquals(res.status, 200);
+  assertEquals(await res.json(), {
+    params: { id: 7, flag: true },
+    query: { limit: 10, ratio: 0.5, tag: ["a", "b"], ids: [1, 2], extra: "x" },
+    headers: { "x-version": 2 },
+    cookies: { session: "abcd", other: "1" },
+  });
+});
+
+Deno.test("validation reports every error of every location at once", async () => {
+  await using s = serve(app());
+  const res = await fetch(`${s.base}/items/0/maybe?limit=500&ids=1&ids=x&ratio=abc`, {
+    headers: { "x-version": "two", cookie: "session=ab" },
+  });
+  assertEquals(await failures(res), [
+    ["path", "/flag", "type"],
+    ["path", "/id", "minimum"],
+    ["query", "/ids/1", "type"],
+    ["query", "/limit", "maximum"],
+    ["query", "/ratio", "type"],
+    ["header", "/x-version", "type"],
+    ["cookie", "/session", "minLength"],
+  ]);
+});
+
+Deno.test("validation names missing headers and cookies", async () => {
+  await using s = serve(app());
+  const res = await fetch(`${s.base}/items/1/false`);
+  assertEquals(await failures(res), [
+    ["header", "", "required"],
+    ["cookie", "", "required"],
+  ]);
+});
+
+Deno.test("validation checks nested body errors with JSON pointers", async () => {
+  await using s = serve(app());
+  const res = await fetch(`${s.base}/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      id: "nope",
+      email: "not-an-email",
+      born: "2024-13-40",
+      seen: "yesterday",
+      site: "no scheme",
+      v4: "300.1.1.1",
+      v6: "::zz",
+      address: { zip: "12", lines: ["ok", ""] },
+      sneaky: 1,
+    }),
+  });
+  const found = await failures(res);
+  const expected = [
+    ["body", "", "additionalProperties"],
+    ["body", "/address", "required"],
+    ["body", "/address/lines/1", "minLength"],
+    ["body", "/address/zip", "pattern"],
+    ["body", "/born", "format"],
+    ["body", "/email", "format"],
+    ["body", "/id", "format"],
+    ["body", "/seen", "format"],
+    ["body", "/site", "format"],
+    ["body", "/v4", "format"],
+    ["body", "/v6", "format"],
+  ];
+  assertEquals([...found].sort(), [...expected].sort());
+});
+
+Deno.test("validation passes a valid body with formats and nested defaults", async () => {
+  await using s = serve(app());
+  const body = {
+    id: uuid,
+    email: "ada@example.com",
+    born: "1815-12-10",
+    seen: "2024-01-02T03:04:05Z",
+    site: "https://example.com/x",
+    v4: "10.0.0.1",
+    v6: "::1",
+    address,
+  };
+  const res = await fetch(`${s.base}/users`, {
+    method: "POST",
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify(body),
+  });
+  assertEquals(res.status, 200);
+  assertEquals(await res.json(), {
+    ...body,
+    role: "member",
+    address: { ...address, lines: [] },
+  });
+});
+
+Deno.test("validation answers 400 for malformed JSON, 415 for another type, 422 for none", async () => {
+  await using s = serve(app());
+  const post = (body: string | undefined, type?: string) =>
+    fetch(`${s.base}/users`, {
+      method: "POST",
+      headers: type ? { "content-type": type } : {},
+      body,
+    });
+  const malformed = await post("{", "application/json");
+  assertEquals(malformed.status, 400);
+  ok(((await malformed.json()).detail as string).includes("not valid JSON"));
+  const wrongType = await post("hello", "text/plain");
+  assertEquals(wrongType.status, 415);
+  await wrongType.body?.cancel();
+  assertEquals(await failures(await post(undefined)), [["body", "", "required"]]);
+});
+
+Deno.test("validation reads form bodies with coercion and repeated keys", async () => {
+  await using s = serve(app());
+  const res = await fetch(`${s.base}/form`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "n=5&on=false&many=1&many=2",
+  });
+  assertEquals(await res.json(), { n: 5, on: false, many: [1, 2] });
+  const bad = await fetch(`${s.base}/form`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "n=x&on=yes",
+  });
+  assertEquals(await failures(bad), [
+    ["body", "", "required"],
+    ["body", "/n", "type"],
+    ["body", "/on", "type"],
+  ]);
+});
+
+Deno.test("validation answers invalid requests in Rust with zero crossings", async () => {
+  await using s = serve(app());
+  const before = s.server.stats();
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${s.base}/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "x" }),
+    });
+    assertEquals(res.status, 422);
+    await res.body?.cancel();
+  }
+  const after = s.server.stats();
+  assertEquals(after.toJs, before.toJs);
+  assertEquals(after.native, before.native + 5);
+});
+
+Deno.test("validation leaves routes without schemas alone (c.valid is empty)", async () => {
+  await using s = serve(app());
+  const res = await fetch(`${s.base}/plain?x=1`);
+  assertEquals(await res.json(), { valid: {} });
+});
+
+Deno.test("listen() refuses a route schema that is not valid JSON Schema", () => {
+  const bad = new App().get("/x", () => "", { schema: { query: { type: 12 } } });
+  let message = "";
+  try {
+    bad.listen({ hostname: "127.0.0.1", port: 0 });
+  } catch (error) {
+    message = String(error);
+  }
+  ok(message.includes("query schema of GET /x"), message);
+});
