@@ -4,7 +4,7 @@ import type { Context } from "./context.ts";
 import { HttpError } from "./http_error.ts";
 import { problem, Reply } from "./reply.ts";
 
-import { BYTES, JSON_TYPE, TEXT } from "./_media.ts";
+import { BYTES, JSON_TYPE, PROBLEM, TEXT } from "./_media.ts";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -29,10 +29,30 @@ class UnsendableValue extends TypeError {
   override name = "UnsendableValue";
 }
 
+/**
+ * A problem reply with the error's RFC 9457 members: `type`, `title` and
+ * `instance` may replace the defaults; `status` and `detail` always come
+ * from the error itself, so the body never contradicts the status line.
+ */
+function withMembers(reply: Reply, error: HttpError): Reply {
+  const members = error.extensions;
+  if (Object.keys(members).length === 0) return reply;
+  const base = JSON.parse(reply.body as string);
+  const body = JSON.stringify({
+    ...base,
+    ...members,
+    status: base.status,
+    detail: base.detail,
+  });
+  const out = new Reply(body, reply.status, PROBLEM);
+  out.problem = true;
+  return out;
+}
+
 /** The reply for a thrown value: an HttpError's status, else a logged 500. */
 export function errorReply(error: unknown): Reply {
   if (error instanceof HttpError) {
-    const reply = problem(error.status, error.message);
+    const reply = withMembers(problem(error.status, error.message), error);
     for (const [name, value] of Object.entries(error.headers)) reply.set(name, value);
     return reply;
   }

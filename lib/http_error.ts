@@ -13,24 +13,44 @@
  * const res = await app.fetch(new Request("http://localhost/admin"));
  * console.assert(res.status === 403);
  * ```
+ *
+ * @example Extension members (RFC 9457 §3.2) travel in the problem body
+ * ```ts
+ * import { App, HttpError } from "@ferry/ferry";
+ * const app = new App().post("/orders", () => {
+ *   throw new HttpError(422, "invalid order", {
+ *     errors: [{ pointer: "/qty", message: "must be positive" }],
+ *     type: "https://example.com/problems/invalid-order",
+ *   });
+ * });
+ * const res = await app.fetch(new Request("http://localhost/orders", { method: "POST" }));
+ * console.assert((await res.json()).errors[0].pointer === "/qty");
+ * ```
  */
 export class HttpError extends Error {
   /** The HTTP status to answer with (400–599). */
   readonly status: number;
   /** Extra response headers, for example `Retry-After` or `WWW-Authenticate`. */
   readonly headers: Record<string, string>;
+  /**
+   * RFC 9457 members added to the problem body besides `status` and
+   * `detail` (which come from the error): `type`, `title`, `instance`,
+   * or extensions such as `errors`.
+   */
+  readonly extensions: Record<string, unknown>;
 
   /**
    * An error that answers with `status`.
    *
    * @param status HTTP status, 400–599.
    * @param message Human-readable detail, sent to the client.
-   * @param options `headers` to add to the response, `cause` for logging.
+   * @param options `headers` to add to the response, `cause` for logging;
+   *   every other member is written into the problem body.
    */
   constructor(
     status: number,
     message?: string,
-    options?: { headers?: Record<string, string>; cause?: unknown },
+    options?: { headers?: Record<string, string>; cause?: unknown; [member: string]: unknown },
   ) {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError(
@@ -40,7 +60,9 @@ export class HttpError extends Error {
     super(message ?? STATUS_TEXT[status] ?? "Error", { cause: options?.cause });
     this.name = "HttpError";
     this.status = status;
-    this.headers = options?.headers ?? {};
+    const { headers, cause: _cause, ...extensions } = options ?? {};
+    this.headers = (headers as Record<string, string> | undefined) ?? {};
+    this.extensions = extensions;
   }
 }
 

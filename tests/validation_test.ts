@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { App, t } from "../mod.ts";
+import { App, HttpError, t } from "../mod.ts";
 import { serve } from "./_helpers.ts";
 
 interface Problem {
@@ -231,4 +231,26 @@ Deno.test("listen() refuses a route schema that is not valid JSON Schema", () =>
     message = String(error);
   }
   ok(message.includes("query schema of GET /x"), message);
+});
+
+Deno.test("HttpError() writes its extension members into the problem body", async () => {
+  const app = new App().post("/orders", () => {
+    throw new HttpError(422, "invalid order", {
+      errors: [{ pointer: "/qty", message: "must be positive" }],
+      type: "https://example.com/problems/invalid-order",
+      status: 200,
+      headers: { "x-why": "qty" },
+    });
+  });
+  await using s = serve(app);
+  const res = await fetch(`${s.base}/orders`, { method: "POST" });
+  assertEquals(res.status, 422);
+  assertEquals(res.headers.get("x-why"), "qty");
+  assertEquals(await res.json(), {
+    type: "https://example.com/problems/invalid-order",
+    title: "Unprocessable Content",
+    status: 422,
+    detail: "invalid order",
+    errors: [{ pointer: "/qty", message: "must be positive" }],
+  });
 });
