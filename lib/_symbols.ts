@@ -29,6 +29,8 @@ export const symbols = {
   ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
   ferry_server_expire: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
+  ferry_schema_compile: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_schema_check: { parameters: ["u32", "buffer", "u32"], result: "i32" },
 } as const;
 
 /** The bound functions of the native library. */

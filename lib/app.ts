@@ -12,6 +12,7 @@ import { NativeMiddleware, type NativeSettings } from "./native.ts";
 import { staticMount, type StaticOptions } from "./static.ts";
 import type { RouteSchema, ValidOf } from "./schema.ts";
 import { schemaConfig } from "./validation.ts";
+import { responseCheck } from "./response_check.ts";
 import { openApiDocument, type OpenApiOptions } from "./openapi.ts";
 import { docsHtml, docsInit, swaggerUiDir } from "./_docs_page.ts";
 
@@ -80,6 +81,8 @@ export class App {
   #statics: Record<string, unknown>[] = [];
   /** Routes left out of the OpenAPI document (the document and docs page). */
   #undocumented = new Set<number>();
+  /** Response checks by route (`validateResponses`), made on first listen. */
+  #checks = new Map<RouteDef, After | undefined>();
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
   get<S extends RouteSchema = RouteSchema>(
@@ -361,7 +364,7 @@ export class App {
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
     const routes: RunnableRoute[] = this.#routes.map((r) => ({
       names: r.names,
-      plan: this.#plan(r),
+      plan: options.validateResponses ? this.#checkedPlan(r) : this.#plan(r),
     }));
     const server = new Server({
       lib,
@@ -380,6 +383,20 @@ export class App {
     });
     options.onListen?.(server.addr);
     return server;
+  }
+
+  /**
+   * The route's plan with its response check as the last after-middleware
+   * (`validateResponses`); checkers compile once per route.
+   */
+  #checkedPlan(route: RouteDef): Plan {
+    const plan = this.#plan(route);
+    if (!this.#checks.has(route)) {
+      const { method, path, options } = route;
+      this.#checks.set(route, responseCheck(native(), method, path, options.schema));
+    }
+    const check = this.#checks.get(route);
+    return check ? { ...plan, after: [...plan.after, check] } : plan;
   }
 
   /**

@@ -18,6 +18,14 @@ export interface ListenOptions {
   signal?: AbortSignal;
   /** Called once the socket is bound. */
   onListen?: (addr: { hostname: string; port: number }) => void;
+  /**
+   * Check each JSON response against its route's `schema.response` (by
+   * status, then `4XX`, then `default`) before it is sent; a mismatch is
+   * logged with the route and the failing fields and answered 500. One FFI
+   * call per checked response: meant for development and tests.
+   * @default false
+   */
+  validateResponses?: boolean;
   /** Request slots: the most requests JavaScript holds at once; beyond it, 503 with `Retry-After`. @default 4096 */
   slots?: number;
   /** Bytes of a slot's request record; larger requests are copied once more. @default 4096 */

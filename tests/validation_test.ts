@@ -254,3 +254,44 @@ Deno.test("HttpError() writes its extension members into the problem body", asyn
     errors: [{ pointer: "/qty", message: "must be positive" }],
   });
 });
+
+Deno.test("validateResponses answers 500 and logs the route and field of a mismatch", async () => {
+  const app = new App();
+  app.get("/n/:n", (c) => ({ n: c.valid.params.n === 1 ? "one" : c.valid.params.n }), {
+    schema: {
+      params: t.Object({ n: t.Integer() }),
+      response: { 200: t.Object({ n: t.Integer() }), "4XX": t.Object({ error: t.String() }) },
+    },
+  });
+  app.get("/missing", (c) => c.json({ wrong: true }, 404), {
+    schema: { response: { "4XX": t.Object({ error: t.String() }) } },
+  });
+  const logged: string[] = [];
+  const original = console.error;
+  console.error = (...args: unknown[]) => logged.push(args.join(" "));
+  try {
+    await using s = serve(app, { validateResponses: true });
+    const good = await fetch(`${s.base}/n/2`);
+    assertEquals(await good.json(), { n: 2 });
+    const bad = await fetch(`${s.base}/n/1`);
+    assertEquals(bad.status, 500);
+    assertEquals(bad.headers.get("content-type"), "application/problem+json");
+    await bad.body?.cancel();
+    const ranged = await fetch(`${s.base}/missing`);
+    assertEquals(ranged.status, 500);
+    await ranged.body?.cancel();
+  } finally {
+    console.error = original;
+  }
+  assertEquals(logged.length, 2, logged.join("\n"));
+  ok(logged[0].includes("GET /n/:n") && logged[0].includes('"/n"'), logged[0]);
+  ok(logged[1].includes("404 response of GET /missing") && logged[1].includes("error"), logged[1]);
+});
+
+Deno.test("response schemas are not checked unless validateResponses is on", async () => {
+  const app = new App().get("/x", () => ({ n: "text" }), {
+    schema: { response: { 200: t.Object({ n: t.Integer() }) } },
+  });
+  await using s = serve(app);
+  assertEquals(await (await fetch(`${s.base}/x`)).json(), { n: "text" });
+});

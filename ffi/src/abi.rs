@@ -400,3 +400,47 @@ pub extern "C" fn ferry_server_close(id: u32) -> i32 {
         }
     })
 }
+
+/// Compiles a JSON Schema for `ferry_schema_check` (response checks):
+/// the checker's id, or an error code with the reason in `ferry_last_error`.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_schema_compile(schema: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `schema` is valid for `len` bytes (the caller's contract).
+        let Some(json) = (unsafe { bytes(schema, len) }) else {
+            set_error("schema buffer is null");
+            return Code::BadArgument as i32;
+        };
+        match crate::validation::checker::compile(json) {
+            Ok(id) => id as i32,
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// Checks JSON bytes against checker `id`: 0 when they match, 1 when not
+/// (the failing fields in `ferry_last_error`), or an error code.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_schema_check(id: u32, json: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `json` is valid for `len` bytes (the caller's contract).
+        let Some(json) = (unsafe { bytes(json, len) }) else {
+            set_error("body buffer is null");
+            return Code::BadArgument as i32;
+        };
+        match crate::validation::checker::check(id, json) {
+            Ok(None) => 0,
+            Ok(Some(why)) => {
+                set_error(why);
+                1
+            }
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}

@@ -12,6 +12,7 @@
 //! handler's `c.valid` never parses the query or the body again.
 //! Design and decisions: docs/validation.md.
 
+pub(crate) mod checker;
 mod coerce;
 mod input;
 mod problem;
