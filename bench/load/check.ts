@@ -45,6 +45,7 @@ export async function checkScenario(
       return `header ${name}: ${JSON.stringify(got)}, expected ${JSON.stringify(value)}`;
     }
   }
+  if (want.problemErrors) return checkProblem(body, want.problemErrors);
   const expected = want.body === null ? staticBytes : new TextEncoder().encode(want.body);
   if (!sameBytes(body, expected)) {
     const shown = body.length > 80
@@ -56,6 +57,21 @@ export async function checkScenario(
   }
   if (scenario.pipeline > 1) return await checkPipelined(scenario, port);
   return null;
+}
+
+/** Compares a problem+json body's errors with `[location, pointer, keyword]`s. */
+function checkProblem(body: Uint8Array, want: [string, string, string][]): string | null {
+  let got: string[][];
+  try {
+    const problem = JSON.parse(new TextDecoder().decode(body));
+    got = (problem.errors as Record<string, string>[])
+      .map((e) => [e.location, e.pointer, e.keyword])
+      .sort((a, b) => a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+  } catch (e) {
+    return `body is not a problem with errors: ${(e as Error).message}`;
+  }
+  const same = JSON.stringify(got) === JSON.stringify(want);
+  return same ? null : `errors ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -16,6 +16,12 @@ export interface Expectation {
   body: string | null;
   /** Extra response headers that must be present with these exact values. */
   headers?: Record<string, string>;
+  /**
+   * For a 422 problem+json: the `[location, pointer, keyword]` of every
+   * error, sorted. Checked instead of the body's bytes, since each
+   * validator words its messages its own way.
+   */
+  problemErrors?: [string, string, string][];
 }
 
 /** One load scenario. */
@@ -59,6 +65,14 @@ const MW: Expectation = {
   headers: { "x-mw": "16" },
 };
 const ECHO = '{"hello":"world","n":[1,2,3],"ok":true}';
+
+/**
+ * The validation scenarios' schema, as each peer writes it: `name` a
+ * non-empty string, `age` an integer >= 0, `email` an email address.
+ */
+export const VALID_USER = '{"name":"Ada","age":36,"email":"ada@example.com"}';
+/** Fails all three fields of the validation scenarios' schema. */
+export const INVALID_USER = '{"name":"","age":"x","email":"nope"}';
 
 /** Every scenario, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -164,6 +178,35 @@ export const SCENARIOS: readonly Scenario[] = [
     connections: 64,
     pipeline: 16,
     expect: { status: 200, contentType: JSON_TYPE, body: '{"status":"ok"}' },
+  },
+  {
+    name: "valid-body",
+    title: "POST /users, a JSON body that passes its schema",
+    method: "POST",
+    path: "/users",
+    body: VALID_USER,
+    connections: 64,
+    pipeline: 1,
+    expect: { status: 200, contentType: JSON_TYPE, body: '{"ok":true,"name":"Ada"}' },
+  },
+  {
+    name: "invalid-body",
+    title: "POST /users, a JSON body failing its schema: 422 listing every error",
+    method: "POST",
+    path: "/users",
+    body: INVALID_USER,
+    connections: 64,
+    pipeline: 1,
+    expect: {
+      status: 422,
+      contentType: "application/problem+json",
+      body: "",
+      problemErrors: [
+        ["body", "/age", "type"],
+        ["body", "/email", "format"],
+        ["body", "/name", "minLength"],
+      ],
+    },
   },
   {
     name: "plaintext-c256",

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { problem, User } from "./_zod_user.ts";
+
 const TEXT = { "content-type": "text/plain; charset=utf-8" };
 const JSON_TYPE = { "content-type": "application/json" };
 const STATIC_DIR = Deno.env.get("STATIC_DIR") ?? ".";
@@ -78,6 +80,19 @@ async function handler(req: Request): Promise<Response> {
         return notFound();
       }
     }
+  } else if (req.method === "POST" && path === "/users") {
+    // Validation by hand: parse, safeParse with zod, answer 422 or 200.
+    let input: unknown;
+    try {
+      input = await req.json();
+    } catch {
+      return new Response("Bad Request", { status: 400, headers: TEXT });
+    }
+    const parsed = User.safeParse(input);
+    if (!parsed.success) return problem(parsed.error.issues);
+    return new Response(JSON.stringify({ ok: true, name: parsed.data.name }), {
+      headers: JSON_TYPE,
+    });
   } else if (req.method === "POST" && path === "/json") {
     try {
       return new Response(JSON.stringify(await req.json()), {

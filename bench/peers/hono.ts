@@ -9,6 +9,9 @@
 // Inline on purpose: the peer must not add Hono to Ferry's own import map.
 // deno-lint-ignore no-import-prefix
 import { Hono } from "npm:hono@4";
+// deno-lint-ignore no-import-prefix
+import { zValidator } from "npm:@hono/zod-validator@^0.7";
+import { problem, User } from "./_zod_user.ts";
 
 const TEXT = "text/plain; charset=utf-8";
 const STATIC_DIR = Deno.env.get("STATIC_DIR") ?? ".";
@@ -45,6 +48,12 @@ app.post("/json", async (c) => {
     return c.text("Bad Request", 400, { "content-type": TEXT });
   }
 });
+// Hono's own zod validator middleware; its hook answers the same 422.
+app.post(
+  "/users",
+  zValidator("json", User, (result) => result.success ? undefined : problem(result.error.issues)),
+  (c) => c.json({ ok: true, name: c.req.valid("json").name }),
+);
 const mwDone = (c: { get(k: "n"): number }) => String(c.get("n"));
 app.get("/mw", (c) => c.json({ ok: true }, 200, { "x-mw": mwDone(c) }));
 app.get("/mw-async", (c) => c.json({ ok: true }, 200, { "x-mw": mwDone(c) }));
