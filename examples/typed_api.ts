@@ -18,6 +18,8 @@ const Pet = t.Object({
   born: t.Optional(t.String({ format: "date" })),
 }, { $id: "Pet" });
 
+const Problem = t.Object({ status: t.Integer(), detail: t.String() }, { $id: "Problem" });
+
 const NewPet = z.object({
   name: z.string().min(1),
   tag: z.string().optional(),
@@ -59,7 +61,7 @@ app.get("/pets/:id", (c) => {
 }, {
   schema: {
     params: t.Object({ id: t.Integer({ minimum: 1 }) }),
-    response: { 200: Pet },
+    response: { 200: Pet, 404: Problem },
   },
   summary: "Get a pet",
   tags: ["pets"],

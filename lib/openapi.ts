@@ -117,7 +117,9 @@ function parameters(
     const json = toJsonSchema(given);
     const required = new Set((json.required as string[] | undefined) ?? []);
     for (const [name, sub] of Object.entries((json.properties as Json | undefined) ?? {})) {
-      out.push({ name, in: place, required: required.has(name), schema: components.lift(sub) });
+      // Rust fills in a default before checking `required`: the client may leave it out.
+      const needed = required.has(name) && !(sub && typeof sub === "object" && "default" in sub);
+      out.push({ name, in: place, required: needed, schema: components.lift(sub) });
     }
   }
   return out;
@@ -127,10 +129,11 @@ function responses(route: DocumentedRoute, components: Components): Json {
   const out: Json = {};
   const given = route.options.schema?.response ?? {};
   for (const [status, schema] of Object.entries(given)) {
-    out[status] = {
-      description: STATUS_TEXT[Number(status)] ?? "Response",
-      content: { "application/json": { schema: components.lift(toJsonSchema(schema)) } },
-    };
+    const lifted = components.lift(toJsonSchema(schema));
+    const content: Json = { "application/json": { schema: lifted } };
+    // Errors thrown as HttpError go out as problem+json.
+    if (!/^[123]/.test(status)) content["application/problem+json"] = { schema: lifted };
+    out[status] = { description: STATUS_TEXT[Number(status)] ?? "Response", content };
   }
   if (Object.keys(out).length === 0) out["200"] = { description: "OK" };
   const schema = route.options.schema;
@@ -144,6 +147,16 @@ function responses(route: DocumentedRoute, components: Components): Json {
       },
     };
     components.schemas[PROBLEM] = PROBLEM_SCHEMA;
+  }
+  if (schema?.body) {
+    const problem = (description: string) => ({
+      description,
+      content: {
+        "application/problem+json": { schema: { $ref: `#/components/schemas/${PROBLEM}` } },
+      },
+    });
+    out["400"] ??= problem("The body is not valid JSON.");
+    out["415"] ??= problem("The body is neither JSON nor a form.");
   }
   return out;
 }
