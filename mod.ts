@@ -50,11 +50,18 @@ export {
   type RouteSchema,
   type SchemaLike,
   type StandardJsonSchema,
-  t,
   toJsonSchema,
   type Valid,
   type ValidOf,
 } from "./lib/schema.ts";
+export {
+  type ObjectOf,
+  type OptionalSchema,
+  type Schema,
+  type SchemaOptions,
+  t,
+  type TypeBuilder,
+} from "./lib/t.ts";
 export type { OpenApiOptions } from "./lib/openapi.ts";
 export type {
   After,

@@ -2,26 +2,6 @@
 // that emits JSON Schema, or plain JSON Schema 2020-12), the types they
 // give `c.valid`, and their conversion to the JSON Schema Rust compiles.
 
-// Inline specifiers (no import map) so Ferry imported by URL or path
-// resolves them too.
-// deno-lint-ignore no-import-prefix
-import { type Static, type TSchema, Type } from "npm:@sinclair/typebox@^0.34.41";
-
-/**
- * TypeBox's schema builders: each call returns plain JSON Schema that Rust
- * validates, and carries the TypeScript type `c.valid` gets.
- *
- * @example
- * ```ts
- * import { App, t } from "@ferry/ferry";
- * const app = new App();
- * app.post("/users", (c) => ({ hello: c.valid.body.name }), {
- *   schema: { body: t.Object({ name: t.String({ minLength: 1 }) }) },
- * });
- * ```
- */
-export const t: typeof Type = Type;
-
 /**
  * A schema written with a Standard Schema library that can emit JSON
  * Schema (zod 4, valibot 1.2+, ArkType 2.1+ implement the
@@ -65,7 +45,7 @@ export interface StandardJsonSchema<Output = unknown> {
  * const id: SchemaLike = { type: "integer", minimum: 1 };
  * ```
  */
-export type SchemaLike = TSchema | StandardJsonSchema | Record<string, unknown>;
+export type SchemaLike = StandardJsonSchema | object;
 
 /**
  * The parts of a route's contract that Rust checks before JavaScript runs
@@ -134,7 +114,8 @@ export interface RouteContract<S extends RouteSchema = RouteSchema> {
  */
 export type Infer<S> = S extends { readonly "~standard": { readonly types?: infer T } }
   ? NonNullable<T> extends { readonly output: infer O } ? O : unknown
-  : S extends TSchema ? Static<S>
+  // TypeBox schemas carry their type in a phantom `static` member.
+  : S extends { readonly static: infer T } ? T
   : unknown;
 
 /**
@@ -143,8 +124,8 @@ export type Infer<S> = S extends { readonly "~standard": { readonly types?: infe
  *
  * @example
  * ```ts
- * import { t, type ValidOf } from "@ferry/ferry";
- * type V = ValidOf<{ query: ReturnType<typeof t.Object<{ q: ReturnType<typeof t.String> }>> }>;
+ * import type { Schema, ValidOf } from "@ferry/ferry";
+ * type V = ValidOf<{ query: Schema<{ q: string }> }>;
  * const v: V["query"] = { q: "x" };
  * ```
  */
@@ -166,14 +147,19 @@ export type ValidOf<S> = {
  * ```
  */
 export interface Valid {
+  /** Path parameters. */
   // deno-lint-ignore no-explicit-any
   params?: any;
+  /** The query string. */
   // deno-lint-ignore no-explicit-any
   query?: any;
+  /** The headers the schema names. */
   // deno-lint-ignore no-explicit-any
   headers?: any;
+  /** Cookies. */
   // deno-lint-ignore no-explicit-any
   cookies?: any;
+  /** The body. */
   // deno-lint-ignore no-explicit-any
   body?: any;
 }

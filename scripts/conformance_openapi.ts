@@ -22,6 +22,8 @@ let code = 1;
 try {
   const child = new Deno.Command(bin, {
     args: ["run", url, "--checks", "all", ...Deno.args],
+    // schemathesis keeps a cache (`.schemathesis/`) in its working directory.
+    cwd: await Deno.makeTempDir({ prefix: "ferry-schemathesis-" }),
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();

@@ -403,6 +403,9 @@ pub extern "C" fn ferry_server_close(id: u32) -> i32 {
 
 /// Compiles a JSON Schema for `ferry_schema_check` (response checks):
 /// the checker's id, or an error code with the reason in `ferry_last_error`.
+///
+/// # Safety
+/// `schema` must be valid for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_schema_compile(schema: *const u8, len: u32) -> i32 {
     guard!(Code::Panicked as i32, {
@@ -423,6 +426,9 @@ pub unsafe extern "C" fn ferry_schema_compile(schema: *const u8, len: u32) -> i3
 
 /// Checks JSON bytes against checker `id`: 0 when they match, 1 when not
 /// (the failing fields in `ferry_last_error`), or an error code.
+///
+/// # Safety
+/// `json` must be valid for `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ferry_schema_check(id: u32, json: *const u8, len: u32) -> i32 {
     guard!(Code::Panicked as i32, {
