@@ -31,6 +31,11 @@ export const symbols = {
   ferry_server_close: { parameters: ["u32"], result: "i32" },
   ferry_schema_compile: { parameters: ["buffer", "u32"], result: "i32" },
   ferry_schema_check: { parameters: ["u32", "buffer", "u32"], result: "i32" },
+  ferry_routes_compile: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_request_check: {
+    parameters: ["u32", "u32", "buffer", "u32", "buffer", "u32"],
+    result: "i32",
+  },
 } as const;
 
 /** The bound functions of the native library. */

@@ -11,7 +11,7 @@ import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
 import { NativeMiddleware, type NativeSettings } from "./native.ts";
 import { staticMount, type StaticOptions } from "./static.ts";
 import type { RouteSchema, ValidOf } from "./schema.ts";
-import { schemaConfig } from "./validation.ts";
+import { checksRequests, FetchValidation, schemaConfig } from "./validation.ts";
 import { responseCheck } from "./response_check.ts";
 import { openApiDocument, type OpenApiOptions } from "./openapi.ts";
 import { docsHtml, docsInit, swaggerUiDir } from "./_docs_page.ts";
@@ -83,6 +83,8 @@ export class App {
   #undocumented = new Set<number>();
   /** Response checks by route (`validateResponses`), made on first listen. */
   #checks = new Map<RouteDef, After | undefined>();
+  /** Route schemas compiled in Rust for `app.fetch`, on first use. */
+  #fetchValidation = new FetchValidation();
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
   get<S extends RouteSchema = RouteSchema>(
@@ -447,9 +449,17 @@ export class App {
     if (found.kind === "found") {
       const route = found.value;
       const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
-      const source = new WebSource(request, url, body, found.params);
-      const c = new Context(source, route.names);
-      reply = await runPlan(this.#plan(route), c, this.#counter);
+      // Schemas are checked by the same Rust code as over the network.
+      const valid = checksRequests(route.options.schema)
+        ? this.#fetchValidation.check(this.#routes, route, request, url, found.params, body)
+        : "";
+      if (valid instanceof Reply) {
+        reply = valid;
+      } else {
+        const source = new WebSource(request, url, body, found.params, "", valid);
+        const c = new Context(source, route.names);
+        reply = await runPlan(this.#plan(route), c, this.#counter);
+      }
     } else if (found.kind === "method") {
       reply = request.method === "OPTIONS"
         ? new Reply(null, 204)

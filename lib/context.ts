@@ -69,8 +69,7 @@ export class Context<V extends Valid = Valid> {
    * The request's parts as the route's `schema` checked them in Rust:
    * params, query, headers, cookies and body, coerced to the schema's
    * types with defaults applied (typed from the schema). A part without a
-   * schema is `undefined`. `app.fetch` does not validate (there is no
-   * Rust on that path), so there every part is `undefined`.
+   * schema is `undefined`. `app.fetch` goes through the same Rust checks.
    */
   get valid(): V {
     if (this.#valid) return this.#valid;

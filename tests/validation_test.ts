@@ -295,3 +295,29 @@ Deno.test("response schemas are not checked unless validateResponses is on", asy
   await using s = serve(app);
   assertEquals(await (await fetch(`${s.base}/x`)).json(), { n: "text" });
 });
+
+Deno.test("app.fetch() runs the same Rust validation as the network path", async () => {
+  const a = app();
+  const ok1 = await a.fetch(
+    new Request("http://localhost/items/7/true?tag=a&tag=b", { headers: goodHeaders }),
+  );
+  assertEquals(await ok1.json(), {
+    params: { id: 7, flag: true },
+    query: { limit: 10, tag: ["a", "b"] },
+    headers: { "x-version": 2 },
+    cookies: { session: "abcd", other: "1" },
+  });
+  const bad = await a.fetch(new Request("http://localhost/items/0/true", { headers: goodHeaders }));
+  assertEquals(await failures(bad), [["path", "/id", "minimum"]]);
+  const malformed = await a.fetch(
+    new Request("http://localhost/users", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    }),
+  );
+  assertEquals(malformed.status, 400);
+  assertEquals(malformed.headers.get("content-type"), "application/problem+json");
+  const plain = await a.fetch(new Request("http://localhost/plain"));
+  assertEquals(await plain.json(), { valid: {} });
+});

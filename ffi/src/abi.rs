@@ -450,3 +450,68 @@ pub unsafe extern "C" fn ferry_schema_check(id: u32, json: *const u8, len: u32) 
         }
     })
 }
+
+/// Checks a request of `app.fetch` against route `route` of the route set
+/// `set` (made by `ferry_routes_compile`). Returns 0 when it passes (the
+/// coerced values, JSON, wait in `ferry_last_error`; empty for a route
+/// without schemas), the HTTP status of the refusal (400, 415, 422; its
+/// problem+json body waits in `ferry_last_error`), or an error code.
+///
+/// # Safety
+/// `head` must be valid for `head_len` bytes and `body` for `body_len`.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_request_check(
+    set: u32,
+    route: u32,
+    head: *const u8,
+    head_len: u32,
+    body: *const u8,
+    body_len: u32,
+) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: both are valid for their lengths (the caller's contract).
+        let (Some(head), Some(body)) = (unsafe { bytes(head, head_len) }, unsafe {
+            bytes(body, body_len)
+        }) else {
+            set_error("head or body buffer is null");
+            return Code::BadArgument as i32;
+        };
+        match crate::validation::fetch::check(set, route, head, body) {
+            Ok(Ok(valid)) => {
+                set_error(String::from_utf8(valid.unwrap_or_default()).unwrap_or_default());
+                0
+            }
+            Ok(Err(refusal)) => {
+                set_error(String::from_utf8(refusal.body).unwrap_or_default());
+                refusal.status.as_u16() as i32
+            }
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// Compiles the schemas of a JSON route list for `ferry_request_check`:
+/// the set's id, or an error code with the reason in `ferry_last_error`.
+///
+/// # Safety
+/// `routes` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_routes_compile(routes: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `routes` is valid for `len` bytes (the caller's contract).
+        let Some(json) = (unsafe { bytes(routes, len) }) else {
+            set_error("routes buffer is null");
+            return Code::BadArgument as i32;
+        };
+        match crate::validation::fetch::compile(json) {
+            Ok(id) => id as i32,
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}

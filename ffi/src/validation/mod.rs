@@ -14,6 +14,7 @@
 
 pub(crate) mod checker;
 mod coerce;
+pub(crate) mod fetch;
 mod input;
 mod problem;
 
@@ -26,8 +27,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::config::RouteConfig;
-use crate::response::{problem as plain_problem, Body};
-use problem::{unprocessable, Failure, Location};
+use crate::response::Body;
+use problem::{unprocessable, Failure, Location, Refusal};
 
 /// A route's schemas as TypeScript sends them (`schema` in a route's
 /// configuration), plus the route's parameter names in pattern order.
@@ -127,6 +128,18 @@ impl Validation {
         params: &[String],
         body: &Bytes,
     ) -> Result<Option<Vec<u8>>, Response<Body>> {
+        self.evaluate(route, parts, params, body)
+            .map_err(Refusal::into_response)
+    }
+
+    /// `check`, with a refusal as status and bytes (shared with `fetch`).
+    pub(crate) fn evaluate(
+        &self,
+        route: u32,
+        parts: &Parts,
+        params: &[String],
+        body: &Bytes,
+    ) -> Result<Option<Vec<u8>>, Refusal> {
         let Some(Some(schemas)) = self.routes.get(route as usize) else {
             return Ok(None);
         };
@@ -233,12 +246,7 @@ fn declared_headers(parts: &Parts, schema: &Value) -> input::Pairs {
 
 /// The body as a JSON value: `None` when there is none, the 400 or 415
 /// answer when it cannot be read as JSON or a form.
-#[allow(clippy::result_large_err)] // the error is the answer itself
-fn parse_body(
-    parts: &Parts,
-    body: &Bytes,
-    schema: &Value,
-) -> Result<Option<Value>, Response<Body>> {
+fn parse_body(parts: &Parts, body: &Bytes, schema: &Value) -> Result<Option<Value>, Refusal> {
     if body.is_empty() {
         return Ok(None);
     }
@@ -257,7 +265,7 @@ fn parse_body(
     if essence == "application/json" || essence.ends_with("+json") {
         return match serde_json::from_slice(body) {
             Ok(value) => Ok(Some(value)),
-            Err(e) => Err(plain_problem(
+            Err(e) => Err(Refusal::plain(
                 StatusCode::BAD_REQUEST,
                 &format!("the request body is not valid JSON: {e}"),
             )),
@@ -267,7 +275,7 @@ fn parse_body(
         let text = String::from_utf8_lossy(body);
         return Ok(Some(coerce::object(&input::form(&text), schema)));
     }
-    Err(plain_problem(
+    Err(Refusal::plain(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "this route takes application/json or application/x-www-form-urlencoded",
     ))

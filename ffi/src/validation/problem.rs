@@ -45,8 +45,46 @@ struct Problem<'a> {
     errors: &'a [Failure],
 }
 
+/// A request refused by its route's schemas: status and problem+json body.
+/// Kept as bytes, not a `Response`, so `app.fetch` (no hyper on its path)
+/// gets the very same answer through `ferry_request_check`.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Refusal {
+    /// 400 or 415 with a plain problem body, as `response::problem` writes it.
+    pub(crate) fn plain(status: StatusCode, detail: &str) -> Refusal {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        let body = format!(
+            r#"{{"type":"about:blank","title":{},"status":{},"detail":{}}}"#,
+            quote(title),
+            status.as_u16(),
+            quote(detail)
+        );
+        Refusal {
+            status,
+            body: body.into_bytes(),
+        }
+    }
+
+    /// The answer hyper sends.
+    pub(crate) fn into_response(self) -> Response<Body> {
+        let mut response = Response::new(body::full(self.body));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
 /// 422 with every failure in `errors`.
-pub(crate) fn unprocessable(failures: &[Failure]) -> Response<Body> {
+pub(crate) fn unprocessable(failures: &[Failure]) -> Refusal {
     let count = failures.len();
     let plural = if count == 1 { "" } else { "s" };
     let problem = Problem {
@@ -57,12 +95,8 @@ pub(crate) fn unprocessable(failures: &[Failure]) -> Response<Body> {
         detail: format!("the request did not match the route's schema ({count} error{plural})"),
         errors: failures,
     };
-    let text = serde_json::to_vec(&problem).unwrap_or_default();
-    let mut response = Response::new(body::full(text));
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    response
+    Refusal {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        body: serde_json::to_vec(&problem).unwrap_or_default(),
+    }
 }
