@@ -53,6 +53,7 @@ export {
   toJsonSchema,
   type Valid,
   type ValidOf,
+  withJsonSchema,
 } from "./lib/schema.ts";
 export {
   type ObjectOf,

@@ -198,3 +198,34 @@ export function toJsonSchema(schema: SchemaLike): Record<string, unknown> {
   // JSON round trip: drops TypeBox's symbols and anything not JSON.
   return JSON.parse(JSON.stringify(schema));
 }
+
+/**
+ * A Standard Schema given its JSON Schema by a converter, for libraries
+ * whose schemas do not carry `~standard.jsonSchema` themselves (valibot
+ * 1.x with `@valibot/to-json-schema`). `c.valid` is still typed from the
+ * library's own output type.
+ *
+ * @example
+ * ```ts
+ * import { withJsonSchema } from "@ferry/ferry";
+ * const schema = {
+ *   "~standard": { version: 1 as const, vendor: "handmade", validate: (v: unknown) => ({ value: v }) },
+ * };
+ * const checked = withJsonSchema(schema, () => ({ type: "object" }));
+ * console.assert(checked["~standard"].jsonSchema.input({ target: "draft-2020-12" }).type === "object");
+ * ```
+ */
+export function withJsonSchema<S extends { readonly "~standard": StandardJsonSchema["~standard"] }>(
+  schema: S,
+  convert: (schema: S) => object,
+): S & StandardJsonSchema<Infer<S>> & {
+  readonly "~standard": {
+    readonly jsonSchema: NonNullable<StandardJsonSchema["~standard"]["jsonSchema"]>;
+  };
+} {
+  const json = () => convert(schema) as Record<string, unknown>;
+  return {
+    ...schema,
+    "~standard": { ...schema["~standard"], jsonSchema: { input: json, output: json } },
+  } as never;
+}

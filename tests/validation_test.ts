@@ -1,5 +1,9 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { App, HttpError, t } from "../mod.ts";
+import { App, HttpError, t, withJsonSchema } from "../mod.ts";
+// deno-lint-ignore no-import-prefix
+import * as v from "npm:valibot@^1.1";
+// deno-lint-ignore no-import-prefix
+import { toJsonSchema } from "npm:@valibot/to-json-schema@^1.3";
 import { serve } from "./_helpers.ts";
 
 interface Problem {
@@ -320,4 +324,26 @@ Deno.test("app.fetch() runs the same Rust validation as the network path", async
   assertEquals(malformed.headers.get("content-type"), "application/problem+json");
   const plain = await a.fetch(new Request("http://localhost/plain"));
   assertEquals(await plain.json(), { valid: {} });
+});
+
+Deno.test("withJsonSchema() lets a valibot schema be checked in Rust and typed", async () => {
+  const body = withJsonSchema(
+    v.object({ email: v.pipe(v.string(), v.email()), n: v.optional(v.number(), 3) }),
+    toJsonSchema,
+  );
+  const a = new App().post("/v", (c) => {
+    const email: string = c.valid.body.email;
+    // @ts-expect-error: `other` is not a field of the valibot schema.
+    c.valid.body.other;
+    return { email, n: c.valid.body.n };
+  }, { schema: { body } });
+  await using s = serve(a);
+  const post = (value: unknown) =>
+    fetch(`${s.base}/v`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(value),
+    });
+  assertEquals(await (await post({ email: "a@b.co" })).json(), { email: "a@b.co", n: 3 });
+  assertEquals(await failures(await post({ email: "nope" })), [["body", "/email", "format"]]);
 });
