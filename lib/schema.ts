@@ -4,7 +4,7 @@
 
 /**
  * A schema written with a Standard Schema library that can emit JSON
- * Schema (zod 4, valibot 1.2+, ArkType 2.1+ implement the
+ * Schema (zod 4 and ArkType 2.1+ implement the
  * `~standard.jsonSchema` interface; tested: zod 4.6).
  *
  * @example
@@ -187,7 +187,7 @@ export function toJsonSchema(schema: SchemaLike): Record<string, unknown> {
         `A ${
           schema["~standard"].vendor
         } schema without "~standard.jsonSchema" cannot be checked by Ferry; ` +
-          `pass its JSON Schema instead (for valibot: toJsonSchema() from @valibot/to-json-schema).`,
+          `wrap it with withJsonSchema(schema, converter) (for valibot: toJsonSchema from @valibot/to-json-schema).`,
       );
     }
     return convert.input({ target: "draft-2020-12" });
