@@ -347,3 +347,20 @@ Deno.test("withJsonSchema() lets a valibot schema be checked in Rust and typed",
   assertEquals(await (await post({ email: "a@b.co" })).json(), { email: "a@b.co", n: 3 });
   assertEquals(await failures(await post({ email: "nope" })), [["body", "/email", "format"]]);
 });
+
+Deno.test("validation carries coerced values of a request that overflows its slot", async () => {
+  const a = new App().post("/big", (c) => ({ n: c.valid.body.items.length, q: c.valid.query.q }), {
+    schema: {
+      query: t.Object({ q: t.Integer() }),
+      body: t.Object({ items: t.Array(t.String()) }),
+    },
+  });
+  await using s = serve(a, { requestSlotBytes: 1024 });
+  const items = Array.from({ length: 2000 }, (_, i) => `item-${i}`);
+  const res = await fetch(`${s.base}/big?q=5`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ items }),
+  });
+  assertEquals(await res.json(), { n: 2000, q: 5 });
+});
