@@ -13,8 +13,7 @@ import { staticMount, type StaticOptions } from "./static.ts";
 import type { RouteSchema, ValidOf } from "./schema.ts";
 import { checksRequests, FetchValidation, schemaConfig } from "./validation.ts";
 import { responseCheck } from "./response_check.ts";
-import { openApiDocument, type OpenApiOptions } from "./openapi.ts";
-import { docsHtml, docsInit, swaggerUiDir } from "./_docs_page.ts";
+import { mountOpenApi, type OpenApiOptions } from "./openapi.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -280,32 +279,15 @@ export class App {
    * ```
    */
   openapi(options: OpenApiOptions = {}): this {
-    const path = options.path ?? "/openapi.json";
-    let text: string | undefined;
-    const document = () =>
-      text ??= JSON.stringify(openApiDocument(
-        this.#routes.filter((r) => !this.#undocumented.has(r.id)),
-        options,
-      ));
-    this.#hidden(path, (c) => c.body(document(), 200, "application/json"));
-    const docs = options.docs ?? "/docs";
-    if (docs !== false) {
-      const title = options.info?.title ?? "Ferry API";
-      const assets = `${docs}/assets`;
-      const init = `${docs}/init.js`;
-      this.#hidden(docs, (c) => c.html(docsHtml(title, assets, init)));
-      this.#hidden(init, (c) => c.body(docsInit(path), 200, "text/javascript; charset=utf-8"));
-      this.#statics.push(
-        staticMount(assets, swaggerUiDir(), { cacheControl: "public, max-age=86400" }),
-      );
-    }
+    mountOpenApi(options, {
+      routes: () => this.#routes.filter((r) => !this.#undocumented.has(r.id)),
+      route: (path, handler) => {
+        this.#undocumented.add(this.#routes.length);
+        this.get(path, handler, { const: true });
+      },
+      static: (prefix, dir, options) => this.static(prefix, dir, options),
+    });
     return this;
-  }
-
-  /** A const GET route left out of the OpenAPI document. */
-  #hidden(path: string, handler: Handler): void {
-    this.#undocumented.add(this.#routes.length);
-    this.get(path, handler, { const: true });
   }
 
   #changed(): this {

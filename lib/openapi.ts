@@ -4,7 +4,9 @@
 // that names itself with `$id` (written once, `$ref`'d everywhere).
 // Served by Rust as a const route; see docs/validation.md.
 
-import type { RouteOptions } from "./middleware.ts";
+import type { Handler, RouteOptions } from "./middleware.ts";
+import type { StaticOptions } from "./static.ts";
+import { docsHtml, docsInit, swaggerUiDir } from "./_docs_page.ts";
 import { type SchemaLike, toJsonSchema } from "./schema.ts";
 import { STATUS_TEXT } from "./http_error.ts";
 
@@ -218,4 +220,34 @@ export function openApiDocument(
   doc.paths = paths;
   if (Object.keys(components.schemas).length) doc.components = { schemas: components.schemas };
   return doc;
+}
+
+/** What `mountOpenApi` needs of the app. */
+export interface OpenApiHost {
+  /** The routes to document (read when the server starts). */
+  routes(): readonly DocumentedRoute[];
+  /** Adds a const GET route left out of the document. */
+  route(path: string, handler: Handler): void;
+  /** Adds a static mount. */
+  static(prefix: string, dir: string, options: StaticOptions): void;
+}
+
+/**
+ * Registers the document route, and the docs page with its start-up
+ * script and Swagger UI's files, on `host` (see `app.openapi()`).
+ */
+export function mountOpenApi(options: OpenApiOptions, host: OpenApiHost): void {
+  const path = options.path ?? "/openapi.json";
+  let text: string | undefined;
+  // Built on the first request (a const route: when the server starts).
+  const document = () => text ??= JSON.stringify(openApiDocument(host.routes(), options));
+  host.route(path, (c) => c.body(document(), 200, "application/json"));
+  const docs = options.docs ?? "/docs";
+  if (docs === false) return;
+  const title = options.info?.title ?? "Ferry API";
+  const assets = `${docs}/assets`;
+  const init = `${docs}/init.js`;
+  host.route(docs, (c) => c.html(docsHtml(title, assets, init)));
+  host.route(init, (c) => c.body(docsInit(path), 200, "text/javascript; charset=utf-8"));
+  host.static(assets, swaggerUiDir(), { cacheControl: "public, max-age=86400" });
 }
