@@ -18,7 +18,7 @@
  *
  * @module
  */
-export { App, type Hook, type Method } from "./lib/app.ts";
+export { App, type AppOptions, type Hook, type Method } from "./lib/app.ts";
 export { Context } from "./lib/context.ts";
 export { FerryRequest } from "./lib/request.ts";
 export { Reply, type ReplyBody } from "./lib/reply.ts";
@@ -47,6 +47,7 @@ export type { StaticOptions } from "./lib/static.ts";
 export type {
   After,
   Before,
+  ErrorHook,
   Handler,
   HandlerResult,
   Onion,

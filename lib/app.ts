@@ -1,15 +1,26 @@
 import { Context } from "./context.ts";
-import type { After, Before, Handler, Onion, RouteOptions } from "./middleware.ts";
+import type { After, Before, ErrorHook, Handler, Onion, RouteOptions } from "./middleware.ts";
 import { lastError, native } from "./_native.ts";
 import { problem } from "./_outcome.ts";
-import { type HopCounter, type Layer, type Plan, runPlan } from "./_plan.ts";
-import { paramNames, RouteTree } from "./_router.ts";
+import { type HopCounter, runPlan } from "./_plan.ts";
+import { RouteTree } from "./_router.ts";
 import { Reply } from "./reply.ts";
 import { type RunnableRoute, Server } from "./server.ts";
 import { WebSource } from "./_source.ts";
 import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
-import { NativeMiddleware, type NativeSettings } from "./native.ts";
-import { staticMount, type StaticOptions } from "./static.ts";
+import { NativeMiddleware } from "./native.ts";
+import { staticMount, type StaticMountConfig, type StaticOptions } from "./static.ts";
+import {
+  BLUEPRINT,
+  type Blueprint,
+  compile,
+  type Compiled,
+  type CompiledRoute,
+  type NativeUse,
+  type RouteDef,
+  type Step,
+} from "./_compile.ts";
+import { checkPrefix, checkScope } from "./_scope.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -22,16 +33,6 @@ export type Method =
   | "OPTIONS"
   | "*";
 
-interface RouteDef {
-  id: number;
-  method: Method;
-  path: string;
-  handler: Handler;
-  options: RouteOptions;
-  /** Parameter names in pattern order, computed once. */
-  names: string[];
-}
-
 /**
  * A start-up or shutdown hook (see `app.onStartup`, `app.onShutdown`).
  *
@@ -43,10 +44,32 @@ interface RouteDef {
  */
 export type Hook = () => void | Promise<void>;
 
-/** The global chain in registration order. */
-type GlobalStep =
-  | Layer
-  | { kind: "after"; fn: After };
+/**
+ * Options of `new App()`.
+ *
+ * @example
+ * ```ts
+ * import { App, type AppOptions } from "@ferry/ferry";
+ * const options: AppOptions = { basePath: "/api" };
+ * new App(options).get("/ping", () => "pong"); // answers GET /api/ping
+ * ```
+ */
+export interface AppOptions {
+  /**
+   * A prefix for every route, middleware path and static mount of this app
+   * (also when it is mounted with `app.route()`). @default {""}
+   */
+  basePath?: string;
+}
+
+/**
+ * Counts registrations on every app: a cached merged table is stale once
+ * any app (a mounted one too) changed after it was built.
+ */
+let generation = 0;
+
+/** Marks an app, and the apps mounted in it, as served (see `listen()`). */
+const FREEZE: unique symbol = Symbol("ferry.freeze");
 
 /**
  * A Ferry application: routes, middleware, and the way to serve them.
@@ -65,15 +88,33 @@ type GlobalStep =
  * ```
  */
 export class App {
+  #basePath: string;
   #routes: RouteDef[] = [];
-  #global: GlobalStep[] = [];
-  #tree?: RouteTree<RouteDef>;
-  #plans = new Map<RouteDef, Plan>();
+  #steps: Step[] = [];
+  #natives: NativeUse[] = [];
+  #statics: StaticMountConfig[] = [];
+  #mounts: { prefix: string; app: App }[] = [];
+  #onError?: ErrorHook;
+  #notFound?: Handler;
+  /** This app's own routes, to refuse a conflict when it is registered. */
+  #tree = new RouteTree<RouteDef>();
+  /** The merged table for app.fetch, rebuilt after any registration. */
+  #compiled?: Compiled;
+  #compiledAt = -1;
   #counter: HopCounter = { hops: 0 };
-  #native: NativeSettings = {};
   #onStartup: Hook[] = [];
   #onShutdown: Hook[] = [];
-  #statics: Record<string, unknown>[] = [];
+  /** Set by listen() (of this app or one it is mounted in). */
+  #served = false;
+
+  /**
+   * A new application.
+   *
+   * @param options See `AppOptions` (`basePath`).
+   */
+  constructor(options: AppOptions = {}) {
+    this.#basePath = checkPrefix("basePath", options.basePath ?? "");
+  }
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
   get(path: string, handler: Handler, options?: RouteOptions): this {
@@ -110,52 +151,127 @@ export class App {
 
   /**
    * Registers a route. Patterns: `/users/:id` (one segment), `/files/*path`
-   * (the rest of the path, at least one character), matched exactly: a
-   * trailing slash makes a different path.
+   * (the rest of the path, possibly empty: `/files/` matches with
+   * `path === ""`, and `/*rest` matches `/`), matched exactly: a trailing
+   * slash makes a different path. A pattern that conflicts with one already
+   * registered (`/users/:id` and `/users/:name` for one method) throws a
+   * `TypeError` naming both; so does registering after `listen()`.
    */
   on(method: Method, path: string, handler: Handler, options: RouteOptions = {}): this {
+    this.#mutable(`app.on("${method}", "${path}")`);
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
     path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
-    const route = {
-      id: this.#routes.length,
-      method,
-      path,
-      handler,
-      options,
-      names: paramNames(path),
-    };
-    this.#treeFor().add(method, path, route);
+    const route = { method, path, handler, options };
+    this.#tree.add(method, path, route);
     this.#routes.push(route);
-    return this;
-  }
-
-  /** Adds global before-middleware (runs before every handler, in order). */
-  before(fn: Before): this {
-    this.#global.push({ kind: "before", fn: checked(fn, "before") });
-    return this.#changed();
-  }
-
-  /** Adds global after-middleware (runs on every response, in order). */
-  after(fn: After): this {
-    this.#global.push({ kind: "after", fn: checked(fn, "after") });
     return this.#changed();
   }
 
   /**
-   * Adds global onion middleware `(c, next)` (the slower, wrapping form),
-   * or a native middleware such as `cors()` or `compress()`, which runs in
-   * Rust with no crossing.
+   * Adds before-middleware (runs before the handler, in order): for every
+   * route of this app, or only for routes under `path` (`"/api/*"`, an
+   * exact `"/login"`). Scopes are resolved once, when the app starts.
    */
-  use(fn: Onion | NativeMiddleware): this {
+  before(fn: Before): this;
+  before(path: string, fn: Before): this;
+  before(a: string | Before, b?: Before): this {
+    const [scope, fn] = scoped("before", a, b);
+    this.#mutable("app.before()");
+    this.#steps.push({ kind: "before", fn: checked(fn, "before"), scope });
+    return this.#changed();
+  }
+
+  /** Adds after-middleware (runs on every response, in order), optionally under `path`. */
+  after(fn: After): this;
+  after(path: string, fn: After): this;
+  after(a: string | After, b?: After): this {
+    const [scope, fn] = scoped("after", a, b);
+    this.#mutable("app.after()");
+    this.#steps.push({ kind: "after", fn: checked(fn, "after"), scope });
+    return this.#changed();
+  }
+
+  /**
+   * Adds onion middleware `(c, next)` (the slower, wrapping form), or a
+   * native middleware such as `cors()` or `compress()`, which runs in Rust
+   * with no crossing; with `path`, only for requests under it
+   * (`app.use("/api/*", cors())`: Rust compares the path's prefix).
+   */
+  use(fn: Onion | NativeMiddleware): this;
+  use(path: string, fn: Onion | NativeMiddleware): this;
+  use(a: string | Onion | NativeMiddleware, b?: Onion | NativeMiddleware): this {
+    const [scope, fn] = scoped("use", a, b);
+    this.#mutable("app.use()");
     if (fn instanceof NativeMiddleware) {
-      fn.applyTo(this.#native);
-      return this;
+      this.#natives.push({ mw: fn, scope });
+      return this.#changed();
     }
-    this.#global.push({ kind: "onion", fn: checked(fn, "use") });
+    this.#steps.push({ kind: "onion", fn: checked(fn, "use"), scope });
+    return this.#changed();
+  }
+
+  /**
+   * Mounts `app` under `prefix`: its routes, TypeScript and native
+   * middleware, static mounts and hooks, scoped to it. This app's
+   * middleware also applies to the mounted routes (first, in order). The
+   * tables merge when the server starts; registering on `app` later still
+   * counts, until then.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const users = new App().get("/:id", (c) => ({ id: c.params.id }));
+   * const app = new App().route("/users", users);
+   * const res = await app.request("/users/7");
+   * console.assert((await res.json()).id === "7");
+   * ```
+   */
+  route(prefix: string, app: App): this {
+    this.#mutable(`app.route("${prefix}")`);
+    if (!(app instanceof App)) throw new TypeError("app.route() needs an App to mount");
+    if (app === this) throw new TypeError("app.route() cannot mount an app in itself");
+    this.#mounts.push({ prefix: checkPrefix("app.route() prefix", prefix), app });
+    return this.#changed();
+  }
+
+  /**
+   * Answers errors thrown by this app's middleware and handlers (and those
+   * of mounted apps without their own hook); see `ErrorHook`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().onError((err, c) => c.json({ error: String(err) }, 500));
+   * ```
+   */
+  onError(fn: ErrorHook): this {
+    this.#mutable("app.onError()");
+    this.#onError = checked(fn, "onError");
+    return this.#changed();
+  }
+
+  /**
+   * Answers requests for paths no route of this app matches (status 404
+   * unless it sets another). Without this hook a 404 is made in Rust with
+   * no crossing; with it, a catch-all route under this app's prefix brings
+   * unmatched paths to TypeScript (this app's middleware runs on them). A
+   * user route at the same position (`/:slug` at the root) wins over it.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().notFound((c) => c.json({ error: "no such page" }));
+   * const res = await app.request("/nope");
+   * console.assert(res.status === 404);
+   * ```
+   */
+  notFound(fn: Handler): this {
+    this.#mutable("app.notFound()");
+    this.#notFound = checked(fn, "notFound");
     return this.#changed();
   }
 
@@ -208,39 +324,57 @@ export class App {
    * ```
    */
   static(prefix: string, dir: string, options: StaticOptions = {}): this {
+    this.#mutable(`app.static("${prefix}")`);
     this.#statics.push(staticMount(prefix, dir, options));
-    return this;
+    return this.#changed();
+  }
+
+  /** Registrations read by `compile()`. */
+  [BLUEPRINT](): Blueprint {
+    return {
+      basePath: this.#basePath,
+      routes: this.#routes,
+      steps: this.#steps,
+      natives: this.#natives,
+      statics: this.#statics,
+      mounts: this.#mounts,
+      onError: this.#onError,
+      notFound: this.#notFound,
+    };
+  }
+
+  /** Refuses registrations once served: `listen()` has read the table. */
+  [FREEZE](): void {
+    this.#served = true;
+    for (const mount of this.#mounts) mount.app[FREEZE]();
+  }
+
+  #mutable(what: string): void {
+    if (this.#served) {
+      throw new Error(
+        `${what} was called after listen(): register routes, middleware, hooks and static ` +
+          "mounts before the server starts (Rust has the route table already)",
+      );
+    }
   }
 
   #changed(): this {
-    this.#plans.clear();
+    generation++;
     return this;
   }
 
-  #treeFor(): RouteTree<RouteDef> {
-    return this.#tree ??= new RouteTree();
-  }
-
-  #plan(route: RouteDef): Plan {
-    let plan = this.#plans.get(route);
-    if (plan) return plan;
-    const inbound: Layer[] = [];
-    const after: After[] = [];
-    for (const step of this.#global) {
-      if (step.kind === "after") after.push(step.fn);
-      else inbound.push(step);
+  #compile(): Compiled {
+    if (this.#compiled === undefined || this.#compiledAt !== generation) {
+      this.#compiled = compile(this);
+      this.#compiledAt = generation;
     }
-    for (const fn of route.options.before ?? []) inbound.push({ kind: "before", fn });
-    for (const fn of route.options.use ?? []) inbound.push({ kind: "onion", fn });
-    after.push(...(route.options.after ?? []));
-    plan = { inbound, after, handler: route.handler };
-    this.#plans.set(route, plan);
-    return plan;
+    return this.#compiled;
   }
 
   /**
    * Starts serving on a socket. Rust binds before this returns, so a busy
-   * port throws here.
+   * port throws here. Routes, middleware and mounts registered afterwards
+   * throw.
    *
    * @example
    * ```ts
@@ -254,23 +388,18 @@ export class App {
   listen(options: ListenOptions = {}): Server {
     const resolved = resolveListenOptions(options);
     const lib = native();
+    const compiled = this.#compile();
+    const constants = new Map(compiled.routes.map((r) => [r.id, constant(r)]));
     const config = new TextEncoder().encode(JSON.stringify({
       ...resolved.native,
-      routes: this.#routes.map((r) => ({
-        method: r.method,
-        path: r.path,
-        id: r.id,
-        constant: this.#constant(r),
-      })),
-      statics: this.#statics,
-      native: this.#native,
+      routes: compiled.table.map((r) => ({ ...r, constant: constants.get(r.id) })),
+      statics: compiled.statics,
+      native: compiled.native,
     }));
     const id = lib.ferry_server_start(config, config.length);
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
-    const routes: RunnableRoute[] = this.#routes.map((r) => ({
-      names: r.names,
-      plan: this.#plan(r),
-    }));
+    this[FREEZE]();
+    const routes: RunnableRoute[] = compiled.routes.map((r) => ({ names: r.names, plan: r.plan }));
     const server = new Server({
       lib,
       id,
@@ -291,56 +420,51 @@ export class App {
   }
 
   /**
-   * The answer of a `{ const: true }` route, computed once for Rust to
-   * serve; `undefined` when the route is not const or TypeScript
-   * middleware applies to it (then it runs in TypeScript as usual).
-   */
-  #constant(route: RouteDef) {
-    if (!route.options.const) return undefined;
-    const plan = this.#plan(route);
-    if (plan.inbound.length > 0 || plan.after.length > 0) return undefined;
-    if (route.path.includes(":") || route.path.includes("*")) {
-      throw new TypeError(`Const route "${route.path}" cannot have parameters`);
-    }
-    const request = new Request(`http://localhost${route.path}`);
-    const c = new Context(new WebSource(request, new URL(request.url), new Uint8Array(), []), []);
-    const answer = runPlan(plan, c, { hops: 0 });
-    if (!(answer instanceof Reply)) {
-      throw new TypeError(`The handler of const route "${route.path}" must be synchronous`);
-    }
-    // Checked as on every other way out, so app.fetch answers the same.
-    const reply = answer.sealed();
-    const headers: [string, string][] = [];
-    reply.forEachHeader((name, value) => headers.push([name, value]));
-    const body = typeof reply.body === "string"
-      ? new TextEncoder().encode(reply.body)
-      : reply.body ?? new Uint8Array();
-    return { status: reply.status, headers, body: Array.from(body) };
-  }
-
-  /**
    * Answers a Web `Request` in-process, with no socket: the same routing,
-   * middleware and handlers as the network path. Use it in tests, or as the
-   * handler of `Deno.serve`.
+   * middleware, hooks and handlers as the network path. A bound property,
+   * so `Deno.serve(app.fetch)` works. Use it in tests, or as the handler of
+   * `Deno.serve`.
    *
    * @example
    * ```ts
    * import { App } from "@ferry/ferry";
    * const app = new App().get("/", () => "hi");
-   * const res = await app.fetch(new Request("http://localhost/"));
+   * const { fetch } = app;
+   * const res = await fetch(new Request("http://localhost/"));
    * console.assert(await res.text() === "hi");
    * ```
    */
-  async fetch(request: Request): Promise<Response> {
+  readonly fetch: (request: Request) => Promise<Response> = (request) => this.#fetch(request);
+
+  /**
+   * A test helper (as in Hono): answers `path` (or a full URL, or a
+   * `Request`) through `app.fetch`, with `init` as for `fetch()`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().post("/echo", async (c) => await c.req.text());
+   * const res = await app.request("/echo", { method: "POST", body: "hi" });
+   * console.assert(await res.text() === "hi");
+   * ```
+   */
+  request(path: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = path instanceof Request
+      ? new Request(path, init)
+      : new Request(new URL(path, "http://localhost"), init);
+    return this.#fetch(request);
+  }
+
+  async #fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const found = this.#treeFor().find(request.method, url.pathname);
+    const found = this.#compile().tree.find(request.method, url.pathname);
     let reply: Reply;
     if (found.kind === "found") {
       const route = found.value;
       const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
       const source = new WebSource(request, url, body, found.params);
       const c = new Context(source, route.names);
-      reply = await runPlan(this.#plan(route), c, this.#counter);
+      reply = await runPlan(route.plan, c, this.#counter);
     } else if (found.kind === "method") {
       reply = request.method === "OPTIONS"
         ? new Reply(null, 204)
@@ -354,6 +478,41 @@ export class App {
     const response = reply.toResponse();
     return request.method === "HEAD" ? new Response(null, response) : response;
   }
+}
+
+/**
+ * The answer of a `{ const: true }` route, computed once for Rust to
+ * serve; `undefined` when the route is not const or TypeScript middleware
+ * applies to it (then it runs in TypeScript as usual).
+ */
+function constant(route: CompiledRoute) {
+  if (!route.constant) return undefined;
+  const plan = route.plan;
+  if (plan.inbound.length > 0 || plan.after.length > 0) return undefined;
+  if (route.path.includes(":") || route.path.includes("*")) {
+    throw new TypeError(`Const route "${route.path}" cannot have parameters`);
+  }
+  const request = new Request(`http://localhost${route.path}`);
+  const c = new Context(new WebSource(request, new URL(request.url), new Uint8Array(), []), []);
+  const answer = runPlan(plan, c, { hops: 0 });
+  if (!(answer instanceof Reply)) {
+    throw new TypeError(`The handler of const route "${route.path}" must be synchronous`);
+  }
+  // Checked as on every other way out, so app.fetch answers the same.
+  const reply = answer.sealed();
+  const headers: [string, string][] = [];
+  reply.forEachHeader((name, value) => headers.push([name, value]));
+  const body = typeof reply.body === "string"
+    ? new TextEncoder().encode(reply.body)
+    : reply.body ?? new Uint8Array();
+  return { status: reply.status, headers, body: Array.from(body) };
+}
+
+/** Splits the `(path?, fn)` arguments of before/after/use. */
+function scoped<F>(kind: string, a: string | F, b: F | undefined): [string | undefined, F] {
+  if (typeof a !== "string") return [undefined, a];
+  if (b === undefined) throw new TypeError(`app.${kind}("${a}") needs a middleware after the path`);
+  return [checkScope(a), b];
 }
 
 function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): T {

@@ -129,3 +129,24 @@ export interface RouteOptions {
    */
   const?: boolean;
 }
+
+/**
+ * An error hook (`app.onError`): gets what a before-middleware, onion or
+ * handler threw (an `HttpError` too) and may answer with anything a handler
+ * may return. Returning nothing keeps Ferry's problem+json answer; a throw
+ * from the hook itself becomes that 500. The nearest app's hook applies: a
+ * mounted sub-app's own, else its parent's. After-middleware still runs on
+ * the answer.
+ *
+ * @example
+ * ```ts
+ * import { App, HttpError, type ErrorHook } from "@ferry/ferry";
+ * const onError: ErrorHook = (err, c) =>
+ *   c.json({ error: err instanceof HttpError ? err.message : "oops" }, 500);
+ * new App().onError(onError);
+ * ```
+ */
+export type ErrorHook = (
+  err: unknown,
+  c: Context,
+) => HandlerResult | Promise<HandlerResult>;
