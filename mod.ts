@@ -53,3 +53,4 @@ export type {
   Onion,
   RouteOptions,
 } from "./lib/middleware.ts";
+export type { CookieOptions, CookieSecret } from "./lib/cookie.ts";

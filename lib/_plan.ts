@@ -283,6 +283,8 @@ function outbound(
       reply = failed(c, error);
     }
   }
+  // Headers (cookies) added by after-middleware with c.header()/c.setCookie().
+  if (after.length > 0 && c.hasNewHeaders(reply)) reply = withHeaders(c, reply);
   c.res = reply;
   return reply;
 }
