@@ -109,7 +109,11 @@ export function compile(root: Composable): Compiled {
     for (const use of bp.natives) {
       use.mw.applyTo(out.native);
       const scope = absolute(base, use.scope);
-      if (scope !== undefined) scopes[use.mw.key] = [nativePrefix(scope)];
+      if (scope === undefined) continue;
+      if (use.mw.key === "timeout") {
+        throw new TypeError("timeout() applies to the whole server: register it without a path");
+      }
+      scopes[use.mw.key] = [nativePrefix(scope)];
     }
     for (const mount of bp.statics) {
       out.statics.push({ ...mount, prefix: joinPath(base, mount.prefix) });
