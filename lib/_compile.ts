@@ -116,7 +116,7 @@ export function compile(root: Composable): Compiled {
       scopes[use.mw.key] = [nativePrefix(scope)];
     }
     for (const mount of bp.statics) {
-      out.statics.push({ ...mount, prefix: joinPath(base, mount.prefix) });
+      out.statics.push({ ...mount, prefix: base + mount.prefix });
     }
     if (bp.notFound) {
       const hook = bp.notFound;

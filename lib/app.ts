@@ -207,6 +207,9 @@ export class App {
     const [scope, fn] = scoped("use", a, b);
     this.#mutable("app.use()");
     if (fn instanceof NativeMiddleware) {
+      if (this.#natives.some((n) => n.mw.key === fn.key)) {
+        throw new TypeError(`Native middleware "${fn.key}" is registered twice`);
+      }
       this.#natives.push({ mw: fn, scope });
       return this.#changed();
     }
