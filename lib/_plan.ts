@@ -166,14 +166,14 @@ async function inboundAsync(
       if (layer.fn === CONTEXT_STORAGE) continue;
       return onion(plan, c, layer.fn, i + 1, counter);
     }
-    let out = layer.fn(c);
+    let out: unknown = layer.fn(c);
     if (isThenable(out)) {
       counter.hops++;
       out = await out;
     }
     if (out !== undefined) return answer(out, c, counter);
   }
-  let out = plan.handler(c);
+  let out: unknown = plan.handler(c);
   if (isThenable(out)) {
     counter.hops++;
     out = await out;

@@ -21,6 +21,7 @@ import {
   type Step,
 } from "./_compile.ts";
 import { checkPrefix, checkScope } from "./_scope.ts";
+import type { Env } from "./types.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -87,13 +88,14 @@ const FREEZE: unique symbol = Symbol("ferry.freeze");
  * // app.listen({ port: 8000 }) serves it over the network.
  * ```
  */
-export class App {
+export class App<E extends Env = Env> {
   #basePath: string;
   #routes: RouteDef[] = [];
   #steps: Step[] = [];
   #natives: NativeUse[] = [];
   #statics: StaticMountConfig[] = [];
-  #mounts: { prefix: string; app: App }[] = [];
+  // deno-lint-ignore no-explicit-any
+  #mounts: { prefix: string; app: App<any> }[] = [];
   #onError?: ErrorHook;
   #notFound?: Handler;
   /** This app's own routes, to refuse a conflict when it is registered. */
@@ -117,35 +119,35 @@ export class App {
   }
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
-  get(path: string, handler: Handler, options?: RouteOptions): this {
+  get<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("GET", path, handler, options);
   }
   /** Registers a POST route. */
-  post(path: string, handler: Handler, options?: RouteOptions): this {
+  post<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("POST", path, handler, options);
   }
   /** Registers a PUT route. */
-  put(path: string, handler: Handler, options?: RouteOptions): this {
+  put<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("PUT", path, handler, options);
   }
   /** Registers a PATCH route. */
-  patch(path: string, handler: Handler, options?: RouteOptions): this {
+  patch<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("PATCH", path, handler, options);
   }
   /** Registers a DELETE route. */
-  delete(path: string, handler: Handler, options?: RouteOptions): this {
+  delete<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("DELETE", path, handler, options);
   }
   /** Registers an OPTIONS route (otherwise OPTIONS gets 204 with `Allow`). */
-  options(path: string, handler: Handler, options?: RouteOptions): this {
+  options<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("OPTIONS", path, handler, options);
   }
   /** Registers a HEAD route (otherwise HEAD uses the GET route). */
-  head(path: string, handler: Handler, options?: RouteOptions): this {
+  head<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("HEAD", path, handler, options);
   }
   /** Registers a route for every method. */
-  all(path: string, handler: Handler, options?: RouteOptions): this {
+  all<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("*", path, handler, options);
   }
 
@@ -157,16 +159,27 @@ export class App {
    * registered (`/users/:id` and `/users/:name` for one method) throws a
    * `TypeError` naming both; so does registering after `listen()`.
    */
-  on(method: Method, path: string, handler: Handler, options: RouteOptions = {}): this {
+  on<P extends string>(
+    method: Method,
+    path: P,
+    handler: Handler<E, P>,
+    options: RouteOptions<E, P> = {},
+  ): this {
     this.#mutable(`app.on("${method}", "${path}")`);
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
-    path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
-    const route = { method, path, handler, options };
-    this.#tree.add(method, path, route);
+    const encoded = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
+    // Stored untyped: the types only serve the caller.
+    const route = {
+      method,
+      path: encoded,
+      handler: handler as unknown as Handler,
+      options: options as unknown as RouteOptions,
+    };
+    this.#tree.add(method, encoded, route);
     this.#routes.push(route);
     return this.#changed();
   }
@@ -176,22 +189,22 @@ export class App {
    * route of this app, or only for routes under `path` (`"/api/*"`, an
    * exact `"/login"`). Scopes are resolved once, when the app starts.
    */
-  before(fn: Before): this;
-  before(path: string, fn: Before): this;
-  before(a: string | Before, b?: Before): this {
+  before(fn: Before<E>): this;
+  before(path: string, fn: Before<E>): this;
+  before(a: string | Before<E>, b?: Before<E>): this {
     const [scope, fn] = scoped("before", a, b);
     this.#mutable("app.before()");
-    this.#steps.push({ kind: "before", fn: checked(fn, "before"), scope });
+    this.#steps.push({ kind: "before", fn: checked(fn, "before") as Before, scope });
     return this.#changed();
   }
 
   /** Adds after-middleware (runs on every response, in order), optionally under `path`. */
-  after(fn: After): this;
-  after(path: string, fn: After): this;
-  after(a: string | After, b?: After): this {
+  after(fn: After<E>): this;
+  after(path: string, fn: After<E>): this;
+  after(a: string | After<E>, b?: After<E>): this {
     const [scope, fn] = scoped("after", a, b);
     this.#mutable("app.after()");
-    this.#steps.push({ kind: "after", fn: checked(fn, "after"), scope });
+    this.#steps.push({ kind: "after", fn: checked(fn, "after") as After, scope });
     return this.#changed();
   }
 
@@ -201,9 +214,9 @@ export class App {
    * with no crossing; with `path`, only for requests under it
    * (`app.use("/api/*", cors())`: Rust compares the path's prefix).
    */
-  use(fn: Onion | NativeMiddleware): this;
-  use(path: string, fn: Onion | NativeMiddleware): this;
-  use(a: string | Onion | NativeMiddleware, b?: Onion | NativeMiddleware): this {
+  use(fn: Onion<E> | NativeMiddleware): this;
+  use(path: string, fn: Onion<E> | NativeMiddleware): this;
+  use(a: string | Onion<E> | NativeMiddleware, b?: Onion<E> | NativeMiddleware): this {
     const [scope, fn] = scoped("use", a, b);
     this.#mutable("app.use()");
     if (fn instanceof NativeMiddleware) {
@@ -213,7 +226,7 @@ export class App {
       this.#natives.push({ mw: fn, scope });
       return this.#changed();
     }
-    this.#steps.push({ kind: "onion", fn: checked(fn, "use"), scope });
+    this.#steps.push({ kind: "onion", fn: checked(fn, "use") as Onion, scope });
     return this.#changed();
   }
 
@@ -233,7 +246,8 @@ export class App {
    * console.assert((await res.json()).id === "7");
    * ```
    */
-  route(prefix: string, app: App): this {
+  // deno-lint-ignore no-explicit-any
+  route(prefix: string, app: App<any>): this {
     this.#mutable(`app.route("${prefix}")`);
     if (!(app instanceof App)) throw new TypeError("app.route() needs an App to mount");
     if (app === this) throw new TypeError("app.route() cannot mount an app in itself");
@@ -251,9 +265,9 @@ export class App {
    * const app = new App().onError((err, c) => c.json({ error: String(err) }, 500));
    * ```
    */
-  onError(fn: ErrorHook): this {
+  onError(fn: ErrorHook<E>): this {
     this.#mutable("app.onError()");
-    this.#onError = checked(fn, "onError");
+    this.#onError = checked(fn, "onError") as ErrorHook;
     return this.#changed();
   }
 
@@ -272,9 +286,9 @@ export class App {
    * console.assert(res.status === 404);
    * ```
    */
-  notFound(fn: Handler): this {
+  notFound(fn: Handler<E>): this {
     this.#mutable("app.notFound()");
-    this.#notFound = checked(fn, "notFound");
+    this.#notFound = checked(fn, "notFound") as Handler;
     return this.#changed();
   }
 

@@ -2,6 +2,7 @@ import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
 import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
+import type { Env, Params, Variables } from "./types.ts";
 import {
   type CookieOptions,
   type CookieSecret,
@@ -28,7 +29,7 @@ import {
  * console.assert(res.headers.get("x-user") === "7");
  * ```
  */
-export class Context {
+export class Context<E extends Env = Env, P extends string = string> {
   #req?: FerryRequest;
   /**
    * The response so far: set once the handler (or an early return) has
@@ -68,16 +69,19 @@ export class Context {
     return this.#req ??= new FerryRequest(this.#src);
   }
 
-  /** Route parameters, percent-decoded: `/users/:id` gives `c.params.id`. */
-  get params(): Record<string, string> {
-    if (this.#params) return this.#params;
+  /**
+   * Route parameters, percent-decoded: `/users/:id` gives `c.params.id`,
+   * typed from the pattern (a name not in it is a type error).
+   */
+  get params(): Params<P> {
+    if (this.#params) return this.#params as Params<P>;
     const params: Record<string, string> = {};
     const names = this.#names;
     if (names.length > 0) {
       const values = this.#src.paramValues();
       for (let i = 0; i < names.length; i++) params[names[i]] = values[i] ?? "";
     }
-    return this.#params = params;
+    return (this.#params = params) as Params<P>;
   }
 
   /** The query string as `URLSearchParams`. */
@@ -85,14 +89,23 @@ export class Context {
     return this.#query ??= new URLSearchParams(this.#src.query());
   }
 
-  /** Stores a per-request value for later middleware and the handler. */
-  set(key: string, value: unknown): void {
+  /**
+   * Stores a per-request value for later middleware and the handler; typed
+   * by the app's `Variables` (`new App<{ Variables: { user: User } }>()`).
+   */
+  set<K extends keyof Variables<E> & string>(key: K, value: Variables<E>[K]): void {
     (this.#vars ??= new Map()).set(key, value);
   }
 
-  /** Reads a value stored with `set`. */
-  get<T = unknown>(key: string): T | undefined {
-    return this.#vars?.get(key) as T | undefined;
+  /** Reads a value stored with `set` (`undefined` at run time when never set). */
+  get<K extends keyof Variables<E> & string>(key: K): Variables<E>[K];
+  /**
+   * Reads a value stored with `set`, typed by the caller: the form for apps
+   * that declare no `Variables` (in one that does, a typo stays an error).
+   */
+  get<T>(key: E["Variables"] extends object ? never : string): T | undefined;
+  get(key: string): unknown {
+    return this.#vars?.get(key);
   }
 
   /** Sets the status used by the helpers and plain return values. */
