@@ -22,6 +22,7 @@ import {
 } from "./_compile.ts";
 import { checkPrefix, checkScope } from "./_scope.ts";
 import type { Env } from "./types.ts";
+import { LocalNative } from "./_local.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -103,6 +104,8 @@ export class App<E extends Env = Env> {
   /** The merged table for app.fetch, rebuilt after any registration. */
   #compiled?: Compiled;
   #compiledAt = -1;
+  /** The native part app.fetch runs, for the table in `#compiled`. */
+  #local?: LocalNative;
   #counter: HopCounter = { hops: 0 };
   #onStartup: Hook[] = [];
   #onShutdown: Hook[] = [];
@@ -384,6 +387,8 @@ export class App<E extends Env = Env> {
     if (this.#compiled === undefined || this.#compiledAt !== generation) {
       this.#compiled = compile(this);
       this.#compiledAt = generation;
+      this.#local?.close();
+      this.#local = undefined;
     }
     return this.#compiled;
   }
@@ -437,10 +442,19 @@ export class App<E extends Env = Env> {
   }
 
   /**
-   * Answers a Web `Request` in-process, with no socket: the same routing,
-   * middleware, hooks and handlers as the network path. A bound property,
-   * so `Deno.serve(app.fetch)` works. Use it in tests, or as the handler of
+   * Answers a Web `Request` in-process, with no socket, as the network
+   * would: the same routing, middleware, hooks and handlers, and the same
+   * native middleware and static mounts, run by Rust in-process (CORS,
+   * security headers, request ids, global headers, static files; const
+   * routes give the same answer). A bound property, so
+   * `Deno.serve(app.fetch)` works. Use it in tests, or as the handler of
    * `Deno.serve`.
+   *
+   * What it cannot do, having no socket of its own: `rateLimit()` (keyed by
+   * the client's address) and `timeout()` do not apply, nor do the
+   * connection limits and timeouts of `ListenOptions`; responses are not
+   * compressed by `compress()`; the body is read whole before the handler
+   * runs.
    *
    * @example
    * ```ts
@@ -474,27 +488,54 @@ export class App<E extends Env = Env> {
 
   async #fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const found = this.#compile().tree.find(request.method, url.pathname);
+    const compiled = this.#compile();
+    const local = compiled.statics.length > 0 || Object.keys(compiled.native).length > 0
+      ? this.#local ??= new LocalNative({ statics: compiled.statics, native: compiled.native })
+      : undefined;
+    let ticket = -1;
+    if (local !== undefined) {
+      const step = await local.request(request, url);
+      if (step.kind === "answer") return headless(request, step.response);
+      ticket = step.ticket;
+      // Native middleware may have added request headers (request id, global headers).
+      request = new Request(request, { headers: step.headers });
+    }
     let reply: Reply;
+    try {
+      reply = await this.#answer(compiled, request, url);
+    } catch (error) {
+      if (local !== undefined) local.forget(ticket);
+      throw error;
+    }
+    const sent = reply.sealed();
+    return headless(request, local ? local.response(ticket, sent) : sent.toResponse());
+  }
+
+  async #answer(compiled: Compiled, request: Request, url: URL): Promise<Reply> {
+    const found = compiled.tree.find(request.method, url.pathname);
     if (found.kind === "found") {
       const route = found.value;
       const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
       const source = new WebSource(request, url, body, found.params);
       const c = new Context(source, route.names);
-      reply = await runPlan(route.plan, c, this.#counter);
-    } else if (found.kind === "method") {
-      reply = request.method === "OPTIONS"
+      return await runPlan(route.plan, c, this.#counter);
+    }
+    if (found.kind === "method") {
+      const reply = request.method === "OPTIONS"
         ? new Reply(null, 204)
         : problem(405, "this path does not answer that method");
-      reply.set("allow", found.allow);
-    } else if (found.kind === "bad-param") {
-      reply = problem(400, "the path is not valid percent-encoded UTF-8");
-    } else {
-      reply = problem(404, "no route matches this path");
+      return reply.set("allow", found.allow);
     }
-    const response = reply.toResponse();
-    return request.method === "HEAD" ? new Response(null, response) : response;
+    if (found.kind === "bad-param") {
+      return problem(400, "the path is not valid percent-encoded UTF-8");
+    }
+    return problem(404, "no route matches this path");
   }
+}
+
+/** A HEAD request's response carries no body. */
+function headless(request: Request, response: Response): Response {
+  return request.method === "HEAD" ? new Response(null, response) : response;
 }
 
 /**

@@ -6,7 +6,6 @@ import type { Env, Params, Variables } from "./types.ts";
 import {
   type CookieOptions,
   type CookieSecret,
-  parseCookies,
   serializeCookie,
   signCookieValue,
   verifyCookieValue,
@@ -44,7 +43,6 @@ export class Context<E extends Env = Env, P extends string = string> {
   #status = 200;
   /** name, value, "a" (append) or "s" (set), ... */
   #headers: string[] | null = null;
-  #cookies?: Record<string, string>;
   /**
    * The reply `applyHeaders` last saw and how many entries it had then:
    * the same reply passes through it more than once, and appended lines
@@ -152,7 +150,7 @@ export class Context<E extends Env = Env, P extends string = string> {
 
   /**
    * The request's cookies (`Cookie` header) by name, or one of them
-   * (`undefined` when absent). Values are returned as sent (no decoding).
+   * (`undefined` when absent), percent-decoded as `c.req.cookies` gives them.
    *
    * @example
    * ```ts
@@ -165,7 +163,7 @@ export class Context<E extends Env = Env, P extends string = string> {
   cookie(): Record<string, string>;
   cookie(name: string): string | undefined;
   cookie(name?: string): Record<string, string> | string | undefined {
-    const all = this.#cookies ??= parseCookies(this.req.header("cookie"));
+    const all = this.req.cookies;
     return name === undefined ? { ...all } : Object.hasOwn(all, name) ? all[name] : undefined;
   }
 
@@ -225,6 +223,7 @@ export class Context<E extends Env = Env, P extends string = string> {
   /**
    * Sets a cookie whose value carries an HMAC-SHA256 signature (WebCrypto)
    * made with the first secret: readable by the client, but not forgeable.
+   * The value is percent-encoded, so any string may be signed.
    *
    * @example
    * ```ts
@@ -241,7 +240,6 @@ export class Context<E extends Env = Env, P extends string = string> {
     secret: CookieSecret,
     options?: CookieOptions,
   ): Promise<this> {
-    serializeCookie(name, value, options); // refuse a bad value before signing it
     return this.setCookie(name, await signCookieValue(value, secret), options);
   }
 

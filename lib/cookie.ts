@@ -1,6 +1,7 @@
-// Cookies (RFC 6265): the one parser of the Cookie header, the one writer
-// of Set-Cookie values, and HMAC-SHA256 signing with key rotation. The
-// Context methods (`c.cookie()`, `c.setCookie()`, …) are thin wrappers.
+// Cookies (RFC 6265): the one writer of Set-Cookie values and HMAC-SHA256
+// signing with key rotation. The Cookie header's one parser is
+// `c.req.cookies` (lib/request.ts); the Context methods (`c.cookie()`,
+// `c.setCookie()`, …) are thin wrappers.
 
 /** Options of `c.setCookie()` and `c.setSignedCookie()`. */
 export interface CookieOptions {
@@ -48,23 +49,6 @@ function checkValue(name: string, value: string): void {
         "quotes, commas, semicolons, backslashes or non-ASCII; encode it first (e.g. encodeURIComponent)",
     );
   }
-}
-
-/** Parses a `Cookie` header into name/value pairs (the first of a repeated name wins). */
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
-      value = value.slice(1, -1);
-    }
-    if (name && !(name in out)) out[name] = value;
-  }
-  return out;
 }
 
 /**
@@ -169,10 +153,14 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
 }
 
-/** `value.signature`: HMAC-SHA256 of `value` with the first secret, base64url. */
+/**
+ * `value.signature`: HMAC-SHA256 of `value` with the first secret,
+ * base64url; the value is percent-encoded (so any string may be signed),
+ * and `c.req.cookies` decodes it back.
+ */
 export async function signCookieValue(value: string, secret: CookieSecret): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await key(secrets(secret)[0]), utf8.encode(value));
-  return `${value}.${base64url(mac)}`;
+  return `${encodeURIComponent(value)}.${base64url(mac)}`;
 }
 
 /**

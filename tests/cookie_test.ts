@@ -6,7 +6,7 @@ import {
   throws as assertThrows,
 } from "node:assert/strict";
 import { App } from "../mod.ts";
-import { parseCookies, serializeCookie } from "../lib/cookie.ts";
+import { serializeCookie } from "../lib/cookie.ts";
 import { serve } from "./_helpers.ts";
 
 function cookieApp(): App {
@@ -127,7 +127,18 @@ Deno.test("signed cookies verify with any secret, sign with the first, and refus
   assertEquals(await who("user=42.AAAA"), null, "short signature");
 });
 
-Deno.test("parseCookies() skips malformed pairs", () => {
-  assertEquals(parseCookies('a=1; =x; b; c=3=4; d="q"'), { a: "1", c: "3=4", d: "q" });
-  assertEquals(parseCookies(undefined), {});
+Deno.test("c.cookie() skips malformed pairs and decodes values", async () => {
+  const app = new App().get("/", (c) => c.cookie());
+  const cookie = 'a=1; =x; b; c=3=4; d="q"; e=a%20b';
+  const res = await app.request("/", { headers: { cookie } });
+  assertEquals(await res.json(), { a: "1", c: "3=4", d: "q", e: "a b" });
+});
+
+Deno.test("c.setSignedCookie() signs any string (percent-encoded)", async () => {
+  const app = new App();
+  app.get("/set", async (c) => void await c.setSignedCookie("s", "a b;%/é", "k"));
+  app.get("/get", async (c) => ({ s: (await c.signedCookie("s", "k")) ?? null }));
+  const set = (await app.request("/set")).headers.getSetCookie()[0].split(";")[0];
+  const res = await app.request("/get", { headers: { cookie: set } });
+  assertEquals(await res.json(), { s: "a b;%/é" });
 });

@@ -24,6 +24,7 @@ mod fuzz;
 #[cfg(test)]
 mod golden;
 mod layout;
+mod local;
 mod native;
 mod record;
 mod response;
