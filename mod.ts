@@ -33,6 +33,8 @@ export {
   type CorsOptions,
   globalHeaders,
   type GlobalHeadersOptions,
+  logger,
+  type LoggerOptions,
   NativeMiddleware,
   type NativeSettings,
   rateLimit,

@@ -14,7 +14,8 @@
 //!
 //! What a socket gives and a `Request` lacks is left out: the rate limit
 //! (keyed by the peer's address), the handler timeout, and compression
-//! (the body stays in JavaScript, see `docs/composition.md`).
+//! (the body stays in JavaScript, see `docs/composition.md`); the access
+//! log is for the network too.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -71,12 +72,13 @@ pub(crate) struct Local {
 
 impl Local {
     /// Builds the native middleware and static mounts of `config`, without
-    /// the rate limit, timeout and compression (see the module doc).
+    /// the rate limit, timeout, compression and logger (see the module doc).
     pub(crate) fn new(json: &[u8]) -> Result<Local, String> {
         let mut config = ServerConfig::parse(json)?;
         config.native.rate_limit = None;
         config.native.timeout = None;
         config.native.compress = None;
+        config.native.logger = None;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -14,6 +14,7 @@ mod compress;
 mod compress_stream;
 mod cors;
 mod global_headers;
+mod logger;
 mod rate_limit;
 mod request_id;
 mod scope;
@@ -33,6 +34,7 @@ use crate::accept_encoding::Encoding;
 use compress::{Compress, CompressConfig};
 use cors::{Cors, CorsConfig};
 use global_headers::{GlobalHeaders, GlobalHeadersConfig};
+use logger::{Logger, LoggerConfig, Started};
 use rate_limit::{RateLimit, RateLimitConfig};
 use request_id::{RequestId, RequestIdConfig};
 use scope::{Scopes, ScopesConfig};
@@ -58,6 +60,8 @@ pub(crate) struct NativeConfig {
     pub(crate) global_headers: Option<GlobalHeadersConfig>,
     /// `timeout()`.
     pub(crate) timeout: Option<TimeoutConfig>,
+    /// `logger()`.
+    pub(crate) logger: Option<LoggerConfig>,
     /// Path prefixes of the middleware registered with a path.
     pub(crate) scopes: ScopesConfig,
 }
@@ -85,6 +89,8 @@ pub(crate) struct Exchange {
     excluded: bool,
     /// The middleware whose path scope covers this request (`scope` bits).
     active: u8,
+    /// Method, path and start time, when `logger()` is on.
+    log: Option<Started>,
 }
 
 impl Default for Exchange {
@@ -98,6 +104,7 @@ impl Default for Exchange {
             request_id: None,
             excluded: false,
             active: u8::MAX,
+            log: None,
         }
     }
 }
@@ -113,6 +120,7 @@ pub(crate) struct Native {
     rate_limit: Option<RateLimit>,
     global: Option<GlobalHeaders>,
     timeout: Option<Duration>,
+    logger: Option<Logger>,
     scopes: Scopes,
 }
 
@@ -140,6 +148,7 @@ impl Native {
                 .map(GlobalHeaders::new)
                 .transpose()?,
             timeout,
+            logger: config.logger.as_ref().map(Logger::new).transpose()?,
             scopes: Scopes::new(&config.scopes)?,
         })
     }
@@ -162,6 +171,9 @@ impl Native {
             active,
             ..Exchange::default()
         };
+        if let (Some(_), true) = (&self.logger, on(active, scope::LOGGER)) {
+            exchange.log = Some(Logger::start(&parts.method, parts.uri.path()));
+        }
         if let (Some(ids), true) = (&self.request_id, on(active, scope::REQUEST_ID)) {
             exchange.request_id = Some(ids.assign(&mut parts.headers));
         }
@@ -212,12 +224,26 @@ impl Native {
         if let (Some(ids), Some(id)) = (&self.request_id, &exchange.request_id) {
             set_absent(headers, ids.header(), id);
         }
-        match &self.compress {
+        let response = match &self.compress {
             Some(compress) if on(active, scope::COMPRESS) => {
                 compress.on_response(exchange.encoding, exchange.head, response)
             }
             _ => response,
+        };
+        if let (Some(logger), Some(started)) = (&self.logger, &exchange.log) {
+            let bytes = if exchange.head {
+                Some(0)
+            } else {
+                http_body::Body::size_hint(response.body()).exact()
+            };
+            logger.line(
+                started,
+                response.status(),
+                bytes,
+                exchange.request_id.as_ref(),
+            );
         }
+        response
     }
 }
 

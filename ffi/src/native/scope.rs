@@ -13,6 +13,7 @@ pub(crate) const SECURITY: u8 = 1 << 2;
 pub(crate) const REQUEST_ID: u8 = 1 << 3;
 pub(crate) const RATE_LIMIT: u8 = 1 << 4;
 pub(crate) const GLOBAL: u8 = 1 << 5;
+pub(crate) const LOGGER: u8 = 1 << 6;
 
 /// Prefix lists by middleware; an absent list means every path.
 #[derive(Deserialize, Debug, Clone, Default)]
@@ -24,6 +25,7 @@ pub(crate) struct ScopesConfig {
     request_id: Option<Vec<String>>,
     rate_limit: Option<Vec<String>>,
     global_headers: Option<Vec<String>>,
+    logger: Option<Vec<String>>,
 }
 
 /// The scoped middleware of one server, checked per request.
@@ -45,6 +47,7 @@ impl Scopes {
             (REQUEST_ID, "requestId", &config.request_id),
             (RATE_LIMIT, "rateLimit", &config.rate_limit),
             (GLOBAL, "globalHeaders", &config.global_headers),
+            (LOGGER, "logger", &config.logger),
         ] {
             let Some(list) = list else { continue };
             for prefix in list {
