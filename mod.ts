@@ -56,4 +56,4 @@ export type {
   RouteOptions,
 } from "./lib/middleware.ts";
 export type { CookieOptions, CookieSecret } from "./lib/cookie.ts";
-export type { Env, Params, Variables } from "./lib/types.ts";
+export type { Env, ParamNames, Params, Variables } from "./lib/types.ts";

@@ -39,17 +39,10 @@ export interface Blueprint {
   steps: readonly Step[];
   natives: readonly NativeUse[];
   statics: readonly StaticMountConfig[];
-  mounts: readonly { prefix: string; app: Composable }[];
+  // deno-lint-ignore no-explicit-any
+  mounts: readonly { prefix: string; app: any }[];
   onError?: ErrorHook;
   notFound?: Handler;
-}
-
-/** Reads an app's registrations; the symbol keeps it off the public API. */
-export const BLUEPRINT: unique symbol = Symbol("ferry.blueprint");
-
-/** Anything `compile()` can flatten: an App. */
-export interface Composable {
-  [BLUEPRINT](): Blueprint;
 }
 
 /** A route of the merged table. */
@@ -84,7 +77,7 @@ const REST = "*path";
  * when two routes conflict, and when one native middleware is registered
  * twice across the tree.
  */
-export function compile(root: Composable): Compiled {
+export function compile<A>(root: A, read: (app: A) => Blueprint): Compiled {
   const out: Compiled = {
     routes: [],
     table: [],
@@ -94,8 +87,8 @@ export function compile(root: Composable): Compiled {
   };
   const scopes: Record<string, string[]> = {};
   const fallbacks: CompiledRoute[] = [];
-  const visit = (app: Composable, prefix: string, inherited: Step[], onError?: ErrorHook) => {
-    const bp = app[BLUEPRINT]();
+  const visit = (app: A, prefix: string, inherited: Step[], onError?: ErrorHook) => {
+    const bp = read(app);
     // Both are "" or "/x" without a trailing slash (checkPrefix).
     const base = prefix + bp.basePath;
     const steps = inherited.concat(bp.steps.map((s) => ({ ...s, scope: absolute(base, s.scope) })));

@@ -11,7 +11,6 @@ import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
 import { NativeMiddleware } from "./native.ts";
 import { staticMount, type StaticMountConfig, type StaticOptions } from "./static.ts";
 import {
-  BLUEPRINT,
   type Blueprint,
   compile,
   type Compiled,
@@ -69,9 +68,6 @@ export interface AppOptions {
  * any app (a mounted one too) changed after it was built.
  */
 let generation = 0;
-
-/** Marks an app, and the apps mounted in it, as served (see `listen()`). */
-const FREEZE: unique symbol = Symbol("ferry.freeze");
 
 /**
  * A Ferry application: routes, middleware, and the way to serve them.
@@ -193,6 +189,15 @@ export class App<E extends Env = Env> {
    * exact `"/login"`). Scopes are resolved once, when the app starts.
    */
   before(fn: Before<E>): this;
+  /**
+   * Adds before-middleware for the routes under `path` only.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().before("/admin/*", (c) => c.req.header("x-admin") ? undefined : c.text("no", 403));
+   * ```
+   */
   before(path: string, fn: Before<E>): this;
   before(a: string | Before<E>, b?: Before<E>): this {
     const [scope, fn] = scoped("before", a, b);
@@ -203,6 +208,15 @@ export class App<E extends Env = Env> {
 
   /** Adds after-middleware (runs on every response, in order), optionally under `path`. */
   after(fn: After<E>): this;
+  /**
+   * Adds after-middleware for the routes under `path` only.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().after("/api/*", (_c, res) => void res.headers.set("cache-control", "no-store"));
+   * ```
+   */
   after(path: string, fn: After<E>): this;
   after(a: string | After<E>, b?: After<E>): this {
     const [scope, fn] = scoped("after", a, b);
@@ -218,6 +232,16 @@ export class App<E extends Env = Env> {
    * (`app.use("/api/*", cors())`: Rust compares the path's prefix).
    */
   use(fn: Onion<E> | NativeMiddleware): this;
+  /**
+   * Adds onion or native middleware for requests under `path` only; a
+   * native one is checked in Rust by a prefix compare.
+   *
+   * @example
+   * ```ts
+   * import { App, cors } from "@ferry/ferry";
+   * new App().use("/api/*", cors({ origin: ["https://app.example"] }));
+   * ```
+   */
   use(path: string, fn: Onion<E> | NativeMiddleware): this;
   use(a: string | Onion<E> | NativeMiddleware, b?: Onion<E> | NativeMiddleware): this {
     const [scope, fn] = scoped("use", a, b);
@@ -349,24 +373,25 @@ export class App<E extends Env = Env> {
     return this.#changed();
   }
 
-  /** Registrations read by `compile()`. */
-  [BLUEPRINT](): Blueprint {
+  /** Registrations read by `compile()` (kept off the public API). */
+  // deno-lint-ignore no-explicit-any
+  static #blueprint(app: App<any>): Blueprint {
     return {
-      basePath: this.#basePath,
-      routes: this.#routes,
-      steps: this.#steps,
-      natives: this.#natives,
-      statics: this.#statics,
-      mounts: this.#mounts,
-      onError: this.#onError,
-      notFound: this.#notFound,
+      basePath: app.#basePath,
+      routes: app.#routes,
+      steps: app.#steps,
+      natives: app.#natives,
+      statics: app.#statics,
+      mounts: app.#mounts,
+      onError: app.#onError,
+      notFound: app.#notFound,
     };
   }
 
   /** Refuses registrations once served: `listen()` has read the table. */
-  [FREEZE](): void {
+  #freeze(): void {
     this.#served = true;
-    for (const mount of this.#mounts) mount.app[FREEZE]();
+    for (const mount of this.#mounts) mount.app.#freeze();
   }
 
   #mutable(what: string): void {
@@ -385,7 +410,7 @@ export class App<E extends Env = Env> {
 
   #compile(): Compiled {
     if (this.#compiled === undefined || this.#compiledAt !== generation) {
-      this.#compiled = compile(this);
+      this.#compiled = compile(this, App.#blueprint);
       this.#compiledAt = generation;
       this.#local?.close();
       this.#local = undefined;
@@ -420,7 +445,7 @@ export class App<E extends Env = Env> {
     }));
     const id = lib.ferry_server_start(config, config.length);
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
-    this[FREEZE]();
+    this.#freeze();
     const routes: RunnableRoute[] = compiled.routes.map((r) => ({ names: r.names, plan: r.plan }));
     const server = new Server({
       lib,

@@ -161,6 +161,15 @@ export class Context<E extends Env = Env, P extends string = string> {
    * ```
    */
   cookie(): Record<string, string>;
+  /**
+   * One cookie of the request, percent-decoded, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().get("/", (c) => c.cookie("theme") ?? "light");
+   * ```
+   */
   cookie(name: string): string | undefined;
   cookie(name?: string): Record<string, string> | string | undefined {
     const all = this.req.cookies;

@@ -29,11 +29,21 @@ export type Variables<E extends Env> = E["Variables"] extends object ? E["Variab
   // deno-lint-ignore no-explicit-any
   : Record<string, any>;
 
-type Segments<P extends string> = P extends `${infer Head}/${infer Tail}` ? Head | Segments<Tail>
-  : P;
-
-type ParamName<S extends string> = S extends `:${infer N}` ? N : S extends `*${infer N}` ? N
-: never;
+/**
+ * The parameter names of a route pattern, as a union:
+ * `ParamNames<"/users/:id/files/*path">` is `"id" | "path"`.
+ *
+ * @example
+ * ```ts
+ * import type { ParamNames } from "@ferry/ferry";
+ * const name: ParamNames<"/users/:id"> = "id";
+ * ```
+ */
+export type ParamNames<P extends string> = P extends `${infer Head}/${infer Tail}`
+  ? ParamNames<Head> | ParamNames<Tail>
+  : P extends `:${infer N}` ? N
+  : P extends `*${infer N}` ? N
+  : never;
 
 /**
  * The parameters of a route pattern: `Params<"/users/:id/files/*path">` is
@@ -47,4 +57,4 @@ type ParamName<S extends string> = S extends `:${infer N}` ? N : S extends `*${i
  * ```
  */
 export type Params<P extends string> = string extends P ? Record<string, string>
-  : { [K in ParamName<Segments<P>>]: string };
+  : { [K in ParamNames<P>]: string };
