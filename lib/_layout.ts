@@ -26,6 +26,24 @@ export const Req = {
  */
 export const CANCELLED = 0x8000_0000;
 
+/**
+ * Set on a drain entry's slot id: that stream handed every committed byte
+ * to hyper, so its producer may write again (ffi/src/slots.rs `WRITABLE`).
+ */
+export const WRITABLE = 0x4000_0000;
+
+/** Commit entries: `(slot, generation, ops, length)`; ops from ffi/src/layout.rs `op`. */
+export const Op = {
+  WORDS: 4,
+  ANSWER: 0,
+  HEAD: 1,
+  CHUNK: 2,
+  WAIT: 4,
+  END: 8,
+  ABORT: 16,
+  RELEASE: 32,
+} as const;
+
 /** Words of a response record's header. */
 export const Res = {
   STATUS: 0,

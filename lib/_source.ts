@@ -20,6 +20,8 @@ export interface RequestSource {
   body(): Uint8Array;
   /** Remote address as `ip:port`, or "" when unknown. */
   remote(): string;
+  /** Aborted when the client goes away before the answer is complete. */
+  signal(): AbortSignal;
 }
 
 const utf8 = new TextDecoder();
@@ -86,6 +88,7 @@ export class SlotSource implements RequestSource {
   #words: Uint32Array;
   #word: number;
   #released: Released | undefined;
+  #abort?: AbortController;
 
   /**
    * @param arena8 The whole arena as bytes.
@@ -129,8 +132,14 @@ export class SlotSource implements RequestSource {
    * Marks the slot handed back (answered, over, or the server closed):
    * later reads throw instead of reading bytes that may be another's.
    */
-  release(why: Released = "over"): void {
+  release(why: Released = "over", abort = false): void {
     this.#released ??= why;
+    if (abort) this.#abort?.abort(new Error(RELEASED_MESSAGES[why]));
+  }
+
+  signal(): AbortSignal {
+    // Made on first use: most handlers never ask.
+    return (this.#abort ??= new AbortController()).signal;
   }
 
   method(): string {
@@ -236,5 +245,8 @@ export class WebSource implements RequestSource {
   }
   remote(): string {
     return this.#remote;
+  }
+  signal(): AbortSignal {
+    return this.#request.signal;
   }
 }

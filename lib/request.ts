@@ -71,6 +71,15 @@ export class FerryRequest {
     return `http://${host}${this.path}${query ? `?${query}` : ""}`;
   }
 
+  /**
+   * Aborted when the client goes away before its answer is complete (or a
+   * handler timeout or shutdown ends the request): pass it to `fetch()`,
+   * database calls and timers to stop work nobody will receive.
+   */
+  get signal(): AbortSignal {
+    return this.#src.signal();
+  }
+
   /** Remote address as `ip:port`. */
   get remoteAddr(): string {
     return this.#src.remote();

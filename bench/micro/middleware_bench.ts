@@ -24,6 +24,7 @@ const source: RequestSource = {
   headerText: () => "",
   body: () => new Uint8Array(),
   remote: () => "",
+  signal: () => new AbortController().signal,
 };
 
 const REQUESTS = 100;

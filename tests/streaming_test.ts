@@ -1,0 +1,267 @@
+// Streamed responses: ReadableStream bodies, c.stream(), c.sse(). Latches
+// between client and handler prove that chunks go out as they are written
+// (no timing assertions); counters prove chunks share crossings.
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { App } from "../mod.ts";
+import { serve } from "./_helpers.ts";
+
+const ENGINES = ["pump", "thread"] as const;
+const decoder = new TextDecoder();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A promise and its resolver. */
+function latch(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => open = resolve);
+  return { wait, open };
+}
+
+/** Polls `check` every 10 ms, at most `tries` times. */
+async function until(check: () => boolean, tries = 300): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (check()) return true;
+    await sleep(10);
+  }
+  return check();
+}
+
+/** Reads one chunk of text from a body reader. */
+async function next(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const { value, done } = await reader.read();
+  return done ? "<done>" : decoder.decode(value);
+}
+
+for (const engine of ENGINES) {
+  Deno.test(`a ReadableStream body goes out chunk by chunk, before it ends (${engine})`, async () => {
+    const app = new App();
+    const second = latch();
+    app.get("/download", () => {
+      let i = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (i === 1) await second.wait;
+          if (i === 3) return controller.close();
+          controller.enqueue(new TextEncoder().encode(`part ${i++};`));
+        },
+      });
+      return new Response(body, { headers: { "content-type": "application/zip" } });
+    });
+    await using t = serve(app, { engine });
+    const res = await fetch(`${t.base}/download`);
+    assertEquals(res.status, 200);
+    assertEquals(res.headers.get("content-type"), "application/zip");
+    assertEquals(res.headers.get("content-length"), null);
+    const reader = res.body!.getReader();
+    // The first part arrives while the handler still waits to write the second.
+    assertEquals(await next(reader), "part 0;");
+    second.open();
+    let rest = "";
+    for (let i = 0; i < 10; i++) {
+      const chunk = await next(reader);
+      if (chunk === "<done>") break;
+      rest += chunk;
+    }
+    assertEquals(rest, "part 1;part 2;");
+    assert(await until(() => t.server.stats().streamsOpen === 0));
+    assertEquals(t.server.stats().slotsInUse, 0);
+  });
+
+  Deno.test(`a Response whose body is ready at once goes out whole, with content-length (${engine})`, async () => {
+    const app = new App();
+    app.get("/", () => new Response("hello whole", { headers: { "x-a": "1" } }));
+    await using t = serve(app, { engine });
+    const res = await fetch(`${t.base}/`);
+    assertEquals(await res.text(), "hello whole");
+    assertEquals(res.headers.get("content-length"), "11");
+    assertEquals(res.headers.get("x-a"), "1");
+  });
+
+  Deno.test(`c.sse() sends each event as it is written, then keeps the stream open (${engine})`, async () => {
+    const app = new App();
+    const gates = [latch(), latch(), latch()];
+    let lastId: string | undefined;
+    app.get("/events", (c) =>
+      c.sse(async (s) => {
+        lastId = s.lastEventId;
+        for (let i = 0; i < 3 && !s.closed; i++) {
+          await s.send({ event: "tick", id: String(i), data: { i } });
+          await gates[i].wait;
+        }
+        await s.send("line one\nline two");
+        await s.comment("bye");
+      }));
+    await using t = serve(app, { engine });
+    const res = await fetch(`${t.base}/events`, { headers: { "last-event-id": "41" } });
+    assertEquals(res.headers.get("content-type"), "text/event-stream");
+    assertEquals(res.headers.get("cache-control"), "no-cache");
+    const reader = res.body!.getReader();
+    for (let i = 0; i < 3; i++) {
+      assertEquals(await next(reader), `event: tick\nid: ${i}\ndata: {"i":${i}}\n\n`);
+      gates[i].open();
+    }
+    let rest = "";
+    for (let i = 0; i < 10; i++) {
+      const chunk = await next(reader);
+      if (chunk === "<done>") break;
+      rest += chunk;
+    }
+    assertEquals(rest, "data: line one\ndata: line two\n\n: bye\n\n");
+    assertEquals(lastId, "41");
+  });
+
+  Deno.test(`a client that leaves mid-stream cancels it and frees everything (${engine})`, async () => {
+    const app = new App();
+    let cancelled = false;
+    let signalled = false;
+    app.get("/endless", (c) => {
+      c.req.signal.addEventListener("abort", () => signalled = true);
+      let i = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await sleep(5);
+            controller.enqueue(new TextEncoder().encode(`tick ${i++}\n`));
+          },
+          cancel() {
+            cancelled = true;
+          },
+        }),
+      );
+    });
+    let sseClosed = false;
+    app.get("/sse", (c) =>
+      c.sse(async (s) => {
+        while (!s.closed) {
+          await s.send("ping");
+          await s.sleep(5);
+        }
+        sseClosed = true;
+      }));
+    await using t = serve(app, { engine });
+    for (const path of ["/endless", "/sse"]) {
+      const controller = new AbortController();
+      const res = await fetch(`${t.base}${path}`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      await next(reader);
+      await next(reader);
+      controller.abort();
+      await reader.cancel().catch(() => {});
+    }
+    assert(await until(() => cancelled && sseClosed), "the streams were not cancelled");
+    assert(signalled, "c.req.signal was not aborted");
+    assert(
+      await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
+    );
+    // The server keeps serving.
+    app.get("/after", () => "still here");
+  });
+
+  Deno.test(`a stream that throws mid-way ends the transfer as failed and the server keeps serving (${engine})`, async () => {
+    const app = new App();
+    app.get("/fails", (c) =>
+      c.stream(async (w) => {
+        await w.write("first;");
+        await sleep(10);
+        throw new Error("broken producer");
+      }));
+    app.get("/ok", () => "ok");
+    await using t = serve(app, { engine });
+    const res = await fetch(`${t.base}/fails`);
+    const reader = res.body!.getReader();
+    assertEquals(await next(reader), "first;");
+    let failed = false;
+    try {
+      for (let i = 0; i < 10; i++) if ((await next(reader)) === "<done>") break;
+    } catch {
+      failed = true;
+    }
+    assert(failed, "the failed transfer ended like a complete one");
+    assertEquals(await (await fetch(`${t.base}/ok`)).text(), "ok");
+    assert(
+      await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
+    );
+  });
+}
+
+Deno.test("100 concurrent SSE clients each receive every event in order, chunks sharing crossings", async () => {
+  const app = new App();
+  const EVENTS = 20;
+  const go = latch();
+  let connected = 0;
+  app.get("/feed", (c) =>
+    c.sse(async (s) => {
+      connected++;
+      await go.wait;
+      for (let i = 0; i < EVENTS && !s.closed; i++) {
+        await s.send({ id: String(i), data: `event ${i}` });
+        await s.sleep(2);
+      }
+    }));
+  await using t = serve(app);
+  const clients = Array.from({ length: 100 }, async () => {
+    const res = await fetch(`${t.base}/feed`);
+    return await res.text();
+  });
+  assert(await until(() => connected === 100));
+  go.open();
+  const texts = await Promise.all(clients);
+  const expected = Array.from({ length: EVENTS }, (_, i) => `id: ${i}\ndata: event ${i}\n\n`).join(
+    "",
+  );
+  for (const text of texts) assertEquals(text, expected);
+  const stats = t.server.stats();
+  assert(stats.chunksIn >= 100, `${stats.chunksIn} chunks`);
+  // Many streams' chunks share each crossing.
+  assert(stats.ffiCallsPerChunk < 0.5, `${stats.ffiCallsPerChunk} FFI calls per chunk`);
+});
+
+Deno.test("a slow reader holds bounded memory: the writer waits instead of buffering", async () => {
+  const app = new App();
+  let written = 0;
+  const chunk = new Uint8Array(16 * 1024);
+  app.get("/firehose", (c) =>
+    c.stream(async (w) => {
+      for (let i = 0; i < 16 * 1024 && !w.closed; i++) {
+        await w.write(chunk);
+        written += chunk.length;
+      }
+    }));
+  await using t = serve(app);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
+  await conn.write(new TextEncoder().encode("GET /firehose HTTP/1.1\r\nhost: x\r\n\r\n"));
+  // Read a little, then stop reading: the socket buffers fill, and the
+  // writer must stop far short of the 256 MiB it offers.
+  const buf = new Uint8Array(4096);
+  await conn.read(buf);
+  let before = -1;
+  for (let i = 0; i < 100 && written !== before; i++) {
+    before = written;
+    await sleep(30);
+  }
+  assert(written < 32 * 1024 * 1024, `${written} bytes written to a client that does not read`);
+  conn.close();
+  assert(
+    await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
+  );
+});
+
+Deno.test("app.fetch returns the same streamed responses in-process", async () => {
+  const app = new App();
+  app.get("/events", (c) =>
+    c.sse(async (s) => {
+      await s.send({ event: "a", data: "1" });
+      await s.send({ data: { two: 2 } });
+    }));
+  app.get("/log", (c) =>
+    c.stream(async (w) => {
+      await w.write("x");
+      await w.write(new Uint8Array([0x79]));
+    }, "text/plain"));
+  const sse = await app.fetch(new Request("http://localhost/events"));
+  assertEquals(sse.headers.get("content-type"), "text/event-stream");
+  assertEquals(await sse.text(), 'event: a\ndata: 1\n\ndata: {"two":2}\n\n');
+  const log = await app.fetch(new Request("http://localhost/log"));
+  assertEquals(log.headers.get("content-type"), "text/plain");
+  assertEquals(await log.text(), "xy");
+});
