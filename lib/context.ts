@@ -190,9 +190,9 @@ export class Context {
    * no-cache`): `s.send({ event, id, retry, data })` writes one event
    * (objects as JSON, multi-line text as several `data:` lines), and a
    * keep-alive comment goes out after `keepAliveMs` (default 15 s) without
-   * one. `s.lastEventId` is the client's `Last-Event-ID`. Under
-   * `compress()` the stream is compressed and flushed after every event, so
-   * no event is held back.
+   * one. `s.lastEventId` is the client's `Last-Event-ID`. `compress()` leaves
+   * event streams uncompressed (other streams it flushes per chunk), so no
+   * event is ever held back.
    *
    * @example
    * ```ts

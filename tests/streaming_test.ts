@@ -265,3 +265,78 @@ Deno.test("app.fetch returns the same streamed responses in-process", async () =
   assertEquals(log.headers.get("content-type"), "text/plain");
   assertEquals(await log.text(), "xy");
 });
+
+Deno.test("HTTP/2: two streamed responses interleave on one connection, and a failure resets only its stream", async () => {
+  const http2 = await import("node:http2");
+  const app = new App();
+  const gate = latch();
+  app.get("/a", (c) =>
+    c.stream(async (w) => {
+      await w.write("a1;");
+      await gate.wait;
+      await w.write("a2;");
+    }));
+  app.get("/b", (c) =>
+    c.stream(async (w) => {
+      await w.write("b1;");
+      gate.open();
+      await w.write("b2;");
+    }));
+  app.get("/fails", (c) =>
+    c.stream(async (w) => {
+      await w.write("x;");
+      await sleep(5);
+      throw new Error("broken over HTTP/2");
+    }));
+  await using t = serve(app);
+  const session = http2.connect(t.base);
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string; error?: unknown }>((resolve) => {
+      const req = session.request({ ":path": path });
+      let status = 0;
+      let body = "";
+      req.on("response", (headers) => status = Number(headers[":status"]));
+      req.on("data", (chunk: Uint8Array) => body += decoder.decode(chunk));
+      req.on("end", () => resolve({ status, body }));
+      req.on("error", (error) => resolve({ status, body, error }));
+      req.end();
+    });
+  const [a, b, fails] = await Promise.all([get("/a"), get("/b"), get("/fails")]);
+  assertEquals(a, { status: 200, body: "a1;a2;" });
+  assertEquals(b, { status: 200, body: "b1;b2;" });
+  assertEquals(fails.body, "x;");
+  assert(fails.error !== undefined, "the failed stream ended like a complete one");
+  session.close();
+  assert(await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0));
+});
+
+Deno.test("compress() skips event streams and flushes other live streams per chunk", async () => {
+  const { compress } = await import("../mod.ts");
+  const app = new App();
+  app.use(compress({ threshold: 0 }));
+  const second = latch();
+  app.get("/events", (c) => c.sse((s) => s.send("not compressed")));
+  app.get("/log", (c) =>
+    c.stream(async (w) => {
+      await w.write("first ".repeat(50));
+      await second.wait;
+      await w.write("second");
+    }, "text/plain"));
+  await using t = serve(app);
+  const sse = await fetch(`${t.base}/events`, { headers: { "accept-encoding": "gzip" } });
+  assertEquals(sse.headers.get("content-encoding"), null);
+  assertEquals(await sse.text(), "data: not compressed\n\n");
+  const res = await fetch(`${t.base}/log`, { headers: { "accept-encoding": "gzip" } });
+  assertEquals(res.headers.get("content-encoding"), "gzip");
+  const reader = res.body!.getReader();
+  // fetch decompresses: the first chunk is readable before the second exists.
+  assertEquals(await next(reader), "first ".repeat(50));
+  second.open();
+  let rest = "";
+  for (let i = 0; i < 10; i++) {
+    const chunk = await next(reader);
+    if (chunk === "<done>") break;
+    rest += chunk;
+  }
+  assertEquals(rest, "second");
+});
