@@ -24,6 +24,12 @@ const SETTLE_TURNS = 8;
  */
 const EXPIRE_GRACE_MS = 250;
 
+/**
+ * Microtask turns a busy loop waits for streams that just got credit back
+ * to write their next chunk (a ReadableStream's pull takes several).
+ */
+const STREAM_SETTLE_TURNS = 32;
+
 /** Counters `ferry_server_stats` fills. */
 const STATS_LEN = 17;
 
@@ -210,6 +216,8 @@ export class Server implements AsyncDisposable {
   };
   /** Streams whose head is not sent yet and which have not ended. */
   #fresh = 0;
+  /** Streams given credit back in this batch. */
+  #refilling = 0;
 
   /** Use `app.listen()`; this constructor is internal. */
   constructor(init: ServerInit) {
@@ -300,6 +308,14 @@ export class Server implements AsyncDisposable {
           for (let i = 0; i < SETTLE_TURNS && this.#unsettled + this.#fresh > 0; i++) {
             await null;
           }
+          // A stream given credit back refills within a few turns (a
+          // ReadableStream's pull, a writer's await): commit its next chunk
+          // with this pump instead of parking and paying a wake-up.
+          for (let i = 0; i < STREAM_SETTLE_TURNS && this.#refilling > 0; i++) {
+            if (this.#dirty.length > 0) break;
+            await null;
+          }
+          this.#refilling = 0;
           continue;
         }
       } else if (n < 0) {
@@ -436,7 +452,10 @@ export class Server implements AsyncDisposable {
   /** Rust took every byte of a stream: its producer may write again. */
   #writable(slot: number, generation: number): void {
     const stream = this.#streams[slot];
-    if (stream !== undefined && stream.generation === generation) stream.writable();
+    if (stream !== undefined && stream.generation === generation) {
+      stream.writable();
+      this.#refilling++;
+    }
   }
 
   #queueStream(stream: SlotStream): void {

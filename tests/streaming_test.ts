@@ -307,7 +307,9 @@ Deno.test("HTTP/2: two streamed responses interleave on one connection, and a fa
   assertEquals(fails.body, "x;");
   assert(fails.error !== undefined, "the failed stream ended like a complete one");
   session.close();
-  assert(await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0));
+  assert(
+    await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
+  );
 });
 
 Deno.test("compress() skips event streams and flushes other live streams per chunk", async () => {
