@@ -22,7 +22,12 @@ export interface RequestSource {
   remote(): string;
   /** Aborted when the client goes away before the answer is complete. */
   signal(): AbortSignal;
+  /** The body as it streams in, or `null` when `body()` holds it whole. */
+  bodyStream(): ReadableStream<Uint8Array> | null;
 }
+
+/** Opens the stream of a body that is still arriving (lib/server.ts). */
+export type BodyOpener = (source: SlotSource) => ReadableStream<Uint8Array>;
 
 const utf8 = new TextDecoder();
 
@@ -83,6 +88,10 @@ const RELEASED_MESSAGES: Record<Released, string> = {
 export class SlotSource implements RequestSource {
   /** The slot's generation when it was drained. */
   readonly generation: number;
+  /** The slot id. */
+  readonly slot: number;
+  #openBody?: BodyOpener;
+  #bodyStream?: ReadableStream<Uint8Array> | null;
   #bytes: Uint8Array;
   #base: number;
   #words: Uint32Array;
@@ -105,7 +114,10 @@ export class SlotSource implements RequestSource {
     slot: number,
     generation: number,
     overflow: { readOverflow(slot: number, generation: number, total: number): Uint8Array },
+    openBody?: BodyOpener,
   ) {
+    this.slot = slot;
+    this.#openBody = openBody;
     this.#words = arena32;
     this.#word = offset >>> 2;
     this.generation = generation;
@@ -193,6 +205,12 @@ export class SlotSource implements RequestSource {
     return this.#text(Req.REMOTE_LEN, false);
   }
 
+  bodyStream(): ReadableStream<Uint8Array> | null {
+    if (this.#bodyStream !== undefined) return this.#bodyStream;
+    const streamed = (this.#w(Req.FLAGS) & Req.FLAG_BODY_STREAM) !== 0;
+    return this.#bodyStream = streamed && this.#openBody ? this.#openBody(this) : null;
+  }
+
   body(): Uint8Array {
     const start = this.#start(Req.BODY_LEN);
     return this.#bytes.subarray(start, start + this.#words[this.#word + Req.BODY_LEN]);
@@ -248,5 +266,8 @@ export class WebSource implements RequestSource {
   }
   signal(): AbortSignal {
     return this.#request.signal;
+  }
+  bodyStream(): ReadableStream<Uint8Array> | null {
+    return null;
   }
 }

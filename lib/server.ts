@@ -1,6 +1,7 @@
 import { Code, type Native } from "./_symbols.ts";
 import { lastError } from "./_native.ts";
-import { CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
+import { BODY, BodyChunk, CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
+import { HttpError } from "./http_error.ts";
 import { SlotStream } from "./_slot_stream.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
@@ -32,6 +33,14 @@ const STREAM_SETTLE_TURNS = 32;
 
 /** Counters `ferry_server_stats` fills. */
 const STATS_LEN = 17;
+
+/** Where the chunks of a request body that streams in go. */
+interface BodyFeed {
+  generation: number;
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** Resolves the pending pull once its chunk arrived. */
+  resolve: (() => void) | undefined;
+}
 
 /** A route as the server runs it, indexed by the id Rust sends back. */
 export interface RunnableRoute {
@@ -193,6 +202,9 @@ export class Server implements AsyncDisposable {
   #dirty: SlotStream[] = [];
   #markDirty = (stream: SlotStream) => this.#queueStream(stream);
   #streamWrites = 0;
+  /** Request bodies streaming in, by slot: where their next chunk goes. */
+  #bodies: (BodyFeed | undefined)[];
+  #openBody = (source: SlotSource) => this.#bodyStream(source);
   #pending = 0;
   /** Requests whose plan returned a promise that has not settled yet. */
   #unsettled = 0;
@@ -231,6 +243,7 @@ export class Server implements AsyncDisposable {
     this.#routes = init.routes;
     this.#sources = new Array(init.slots).fill(undefined);
     this.#streams = new Array(init.slots).fill(undefined);
+    this.#bodies = new Array(init.slots).fill(undefined);
     this.#deadline = init.shutdownDeadlineMs;
     this.#counters = Object.assign(init.counter, {
       drain: 0,
@@ -294,6 +307,7 @@ export class Server implements AsyncDisposable {
           const slot = ids[i];
           if (slot & CANCELLED) this.#cancel(slot & ~CANCELLED, ids[i + 1]);
           else if (slot & WRITABLE) this.#writable(slot & ~WRITABLE, ids[i + 1]);
+          else if (slot & BODY) this.#bodyChunk(slot & ~BODY, ids[i + 1]);
           else this.#dispatch(slot, ids[i + 1]);
         }
         // Let promise continuations run; every 16 busy batches, also give
@@ -362,7 +376,7 @@ export class Server implements AsyncDisposable {
     const offset = slot * this.#slotBytes;
     const u32 = this.#u32;
     const route = this.#routes[u32[(offset >>> 2) + Req.ROUTE]];
-    const source = new SlotSource(this.#u8, u32, offset, slot, generation, this);
+    const source = new SlotSource(this.#u8, u32, offset, slot, generation, this, this.#openBody);
     this.#sources[slot] = source;
     if (route === undefined) {
       this.#answer(slot, generation, problem(500, "Unknown route id."), source);
@@ -409,6 +423,7 @@ export class Server implements AsyncDisposable {
     }
     source.release();
     this.#sources[slot] = undefined;
+    this.#endBody(slot, "the handler answered before reading the whole body");
     this.#writing = generation;
     try {
       this.#writer.write(slot, reply);
@@ -420,6 +435,8 @@ export class Server implements AsyncDisposable {
 
   /** Queues an entry for the next commit: `(slot, generation, ops, length)`. */
   #handBack(slot: number, generation: number, ops: number = Op.ANSWER, length = 0): void {
+    // The commit array is Rust memory, freed with a closed server.
+    if (this.#closed) return;
     const at = this.#pending++ * Op.WORDS;
     const ids = this.#commitIds;
     ids[at] = slot;
@@ -440,6 +457,7 @@ export class Server implements AsyncDisposable {
     if (source === undefined || source.generation !== generation) return;
     source.release("over", true);
     this.#sources[slot] = undefined;
+    this.#endBody(slot, "the request is over (client gone, body too large or too slow)");
     const stream = this.#streams[slot];
     if (stream !== undefined) {
       this.#streams[slot] = undefined;
@@ -456,6 +474,78 @@ export class Server implements AsyncDisposable {
       stream.writable();
       this.#refilling++;
     }
+  }
+
+  /**
+   * The stream of a request body that is still arriving: each read asks
+   * Rust for the next chunk with a `PULL` entry in the next commit, and the
+   * chunk comes back as a body event (`#bodyChunk`). Nothing is read ahead
+   * in JavaScript (`highWaterMark: 0`): a slow reader slows the client.
+   */
+  #bodyStream(source: SlotSource): ReadableStream<Uint8Array> {
+    const { slot, generation } = source;
+    const feed: BodyFeed = { generation, controller: undefined, resolve: undefined };
+    this.#bodies[slot] = feed;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        feed.controller = controller;
+      },
+      pull: () =>
+        new Promise<void>((resolve) => {
+          if (this.#bodies[slot] !== feed || source.released) return resolve();
+          feed.resolve = resolve;
+          this.#handBack(slot, generation, Op.PULL);
+          if (this.#parked && !this.#flushQueued) {
+            this.#flushQueued = true;
+            queueMicrotask(this.#flushBound);
+          }
+        }),
+      cancel: () => {
+        if (this.#bodies[slot] === feed) this.#bodies[slot] = undefined;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** The next chunk of a streamed request body is in the slot's response area. */
+  #bodyChunk(slot: number, generation: number): void {
+    const feed = this.#bodies[slot];
+    if (feed === undefined || feed.generation !== generation) return;
+    const at = slot * this.#slotBytes + this.#reqBytes;
+    const length = this.#u32[at >>> 2];
+    const flags = this.#u32[(at >>> 2) + 1];
+    const controller = feed.controller!;
+    const resolve = feed.resolve;
+    feed.resolve = undefined;
+    if (flags & BodyChunk.FAILED) {
+      this.#bodies[slot] = undefined;
+      controller.error(
+        new HttpError(
+          400,
+          "The request body could not be read whole (too large, too slow, or the client left).",
+        ),
+      );
+    } else {
+      if (length > 0) {
+        const start = at + BodyChunk.PREFIX;
+        controller.enqueue(this.#u8.slice(start, start + length));
+      }
+      if (flags & BodyChunk.END) {
+        this.#bodies[slot] = undefined;
+        controller.close();
+      }
+    }
+    resolve?.();
+  }
+
+  /** The request's body stream, if one is open, fails with `why`. */
+  #endBody(slot: number, why: string): void {
+    const feed = this.#bodies[slot];
+    if (feed === undefined) return;
+    this.#bodies[slot] = undefined;
+    try {
+      feed.controller?.error(new Error(`The request body is gone: ${why}.`));
+    } catch { /* already closed */ }
+    feed.resolve?.();
   }
 
   #queueStream(stream: SlotStream): void {
@@ -526,6 +616,7 @@ export class Server implements AsyncDisposable {
 
   /** The stream's last entry is queued: the request is no longer read. */
   #endStream(stream: SlotStream): void {
+    this.#endBody(stream.slot, "the response ended before the body was read");
     this.#streams[stream.slot] = undefined;
     if (!stream.headSent) this.#fresh--;
     stream.source.release();
@@ -681,6 +772,7 @@ export class Server implements AsyncDisposable {
 
   #releaseAll(): void {
     for (let slot = 0; slot < this.#sources.length; slot++) {
+      this.#endBody(slot, "the server shut down");
       this.#sources[slot]?.release("closed", true);
       this.#sources[slot] = undefined;
       this.#streams[slot]?.cancel("the server shut down");

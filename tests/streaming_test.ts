@@ -4,7 +4,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { App } from "../mod.ts";
-import { serve } from "./_helpers.ts";
+import { rawExchange, serve } from "./_helpers.ts";
 
 const ENGINES = ["pump", "thread"] as const;
 const decoder = new TextDecoder();
@@ -341,4 +341,134 @@ Deno.test("compress() skips event streams and flushes other live streams per chu
     rest += chunk;
   }
   assertEquals(rest, "second");
+});
+
+/** A body made of `chunks` chunks of `size` bytes, each chunk's bytes = its index. */
+function slowBody(chunks: number, size: number, gate?: Promise<void>): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (i === 1 && gate) await gate;
+      if (i === chunks) return controller.close();
+      controller.enqueue(new Uint8Array(size).fill(i++ & 0xff));
+    },
+  });
+}
+
+for (const engine of ENGINES) {
+  Deno.test(`c.req.body streams an upload as it arrives, and text()/json() still work (${engine})`, async () => {
+    const app = new App();
+    const firstSeen = latch();
+    app.put("/upload", async (c) => {
+      let n = 0;
+      let wrong = 0;
+      for await (const chunk of c.req.body!) {
+        if (n === 0) firstSeen.open();
+        // Byte p of the body is floor(p / 64 KiB) & 0xff: check every one.
+        for (let i = 0; i < chunk.length; i++) {
+          if (chunk[i] !== (((n + i) >> 16) & 0xff)) wrong++;
+        }
+        n += chunk.length;
+      }
+      return { bytes: n, wrong };
+    });
+    app.post("/json", async (c) => c.json(await c.req.json()));
+    await using t = serve(app, { engine });
+    // The handler sees the first chunk before the client sends the second.
+    const res = await fetch(`${t.base}/upload`, {
+      method: "PUT",
+      body: slowBody(64, 64 * 1024, firstSeen.wait),
+    });
+    assertEquals(await res.json(), { bytes: 64 * 64 * 1024, wrong: 0 });
+    // A streamed JSON body still parses.
+    const big = { items: Array.from({ length: 20_000 }, (_, i) => ({ i, name: `item ${i}` })) };
+    const encoded = new TextEncoder().encode(JSON.stringify(big));
+    const json = await fetch(`${t.base}/json`, {
+      method: "POST",
+      body: new ReadableStream({
+        start(controller) {
+          for (let at = 0; at < encoded.length; at += 10_000) {
+            controller.enqueue(encoded.slice(at, at + 10_000));
+          }
+          controller.close();
+        },
+      }),
+    });
+    assertEquals(await json.json(), big);
+    assert(await until(() => t.server.stats().slotsInUse === 0));
+  });
+
+  Deno.test(`bodyLimit overrides maxBodyBytes per route: 413 mid-stream, before reading when declared (${engine})`, async () => {
+    const app = new App();
+    let failed = "";
+    app.put("/small", async (c) => {
+      try {
+        for await (const _ of c.req.body!) { /* read */ }
+      } catch (error) {
+        failed = (error as Error).message;
+      }
+      return "read";
+    }, { bodyLimit: 100_000 });
+    app.put("/big", async (c) => ({ bytes: (await c.req.bytes()).length }), {
+      bodyLimit: 64 * 1024 * 1024,
+    });
+    await using t = serve(app, { engine, maxBodyBytes: 1024 });
+    // Chunked (no declared length), over a raw socket: fetch may fail to
+    // read an answer that comes while it is still sending.
+    const chunk = "x".repeat(16 * 1024);
+    const chunked = `PUT /small HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n` +
+      `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(8);
+    const answer = await rawExchange(t.server.addr.port, chunked, 2000);
+    assert(answer.startsWith("HTTP/1.1 413"), answer.slice(0, 80));
+    const declared = await fetch(`${t.base}/small`, {
+      method: "PUT",
+      body: new Uint8Array(200_000),
+    });
+    assertEquals(declared.status, 413);
+    await declared.body?.cancel();
+    const big = await fetch(`${t.base}/big`, { method: "PUT", body: slowBody(40, 64 * 1024) });
+    assertEquals(await big.json(), { bytes: 40 * 64 * 1024 });
+    assert(await until(() => failed !== ""), "the handler's body stream did not fail");
+    assert(await until(() => t.server.stats().slotsInUse === 0));
+  });
+}
+
+Deno.test("a streamed upload of 256 MiB holds bounded memory and checks out", async () => {
+  const app = new App();
+  const TOTAL = 256 * 1024 * 1024;
+  app.put("/upload", async (c) => {
+    let n = 0;
+    let wrong = 0;
+    for await (const chunk of c.req.body!) {
+      // Byte p of the body is floor(p / 256 KiB) & 0xff: check every one.
+      for (let i = 0; i < chunk.length; i++) {
+        if (chunk[i] !== (((n + i) >> 18) & 0xff)) wrong++;
+      }
+      n += chunk.length;
+    }
+    return { bytes: n, wrong };
+  }, { bodyLimit: TOTAL });
+  await using t = serve(app);
+  const rss = () => Deno.memoryUsage().rss;
+  const before = rss();
+  let peak = before;
+  const watch = setInterval(() => peak = Math.max(peak, rss()), 20);
+  const chunk = new Uint8Array(256 * 1024);
+  let sent = 0;
+  const res = await fetch(`${t.base}/upload`, {
+    method: "PUT",
+    body: new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= TOTAL) return controller.close();
+        chunk.fill((sent / chunk.length) & 0xff);
+        controller.enqueue(chunk.slice());
+        sent += chunk.length;
+      },
+    }, { highWaterMark: 0 }),
+  });
+  const answer = await res.json();
+  clearInterval(watch);
+  assertEquals(answer, { bytes: TOTAL, wrong: 0 });
+  // Client and server share this process: the bound covers both.
+  assert(peak - before < 64 * 1024 * 1024, `RSS grew by ${(peak - before) >> 20} MiB`);
 });

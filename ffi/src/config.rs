@@ -17,6 +17,10 @@ pub(crate) struct RouteConfig {
     /// For a const route: the precomputed answer Rust serves itself.
     #[serde(default)]
     pub(crate) constant: Option<ConstAnswer>,
+    /// The route's own body limit in bytes (413 past it), instead of
+    /// `max_body_bytes`.
+    #[serde(default)]
+    pub(crate) body_limit: Option<u64>,
 }
 
 /// A response computed once by TypeScript and then served by Rust.

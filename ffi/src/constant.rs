@@ -111,6 +111,7 @@ mod tests {
                     .collect(),
                 body: "héllo".as_bytes().to_vec(),
             }),
+            body_limit: None,
         };
         let constants = Constants::from_routes(&[route]).unwrap();
         let response = constants.get(&7).unwrap().response();

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 9;
+pub(crate) const ABI_VERSION: u32 = 10;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -41,6 +41,9 @@ pub(crate) mod req {
     pub(crate) const FLAG_OVERFLOW: u32 = 1;
     /// The request came over HTTP/2.
     pub(crate) const FLAG_HTTP2: u32 = 2;
+    /// The body is still arriving: it follows as body events
+    /// (`stream::body_in`), and `BODY_LEN` is 0.
+    pub(crate) const FLAG_BODY_STREAM: u32 = 4;
 }
 
 /// Words at the start of a response record written by TypeScript.
@@ -81,6 +84,8 @@ pub(crate) mod op {
     pub(crate) const ABORT: u32 = 16;
     /// JavaScript lets go without an answer (a request Rust said is over).
     pub(crate) const RELEASE: u32 = 32;
+    /// JavaScript wants the next chunk of a streamed request body.
+    pub(crate) const PULL: u32 = 64;
 }
 
 /// Method names by code; code `METHOD_OTHER` carries its name in the record.

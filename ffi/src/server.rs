@@ -27,6 +27,7 @@ use crate::response::Body;
 use crate::router::Router;
 use crate::slots::{Slots, Woken};
 use crate::statics::Statics;
+use crate::stream::body_in::Deliver;
 use crate::stream::{StreamBody, StreamState, Writable};
 use crate::watchdog::{self, Alarm, Limits, Watch};
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) statics: Statics,
     pub(crate) constants: Constants,
     pub(crate) handler_timeout: Option<Duration>,
+    /// Body limit per route id (a route's `bodyLimit`, else `maxBodyBytes`).
+    pub(crate) body_limits: Vec<u64>,
     pub(crate) closing: AtomicBool,
     connections: AtomicU32,
     pub(crate) started: Instant,
@@ -140,6 +143,12 @@ impl Server {
         let native_timeout = native.handler_timeout();
         let statics = Statics::from_config(&config.statics)?;
         let constants = Constants::from_routes(&config.routes)?;
+        let mut body_limits = vec![config.max_body_bytes; config.routes.len()];
+        for route in &config.routes {
+            if let Some(limit) = body_limits.get_mut(route.id as usize) {
+                *limit = route.body_limit.unwrap_or(config.max_body_bytes);
+            }
+        }
         let shared = Arc::new(Shared {
             slots,
             router,
@@ -150,6 +159,7 @@ impl Server {
                 0 => None,
                 ms => Some(Duration::from_millis(ms)),
             }),
+            body_limits,
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
@@ -347,6 +357,16 @@ impl Server {
         if ops & op::RELEASE != 0 {
             slots.release(id, generation);
             return;
+        }
+        if ops & op::PULL != 0 {
+            if let Some(body) = slots.body_in(id, generation) {
+                if let Deliver::Now = body.pull() {
+                    slots.body_ready(id, generation);
+                }
+            }
+            if ops == op::PULL {
+                return;
+            }
         }
         let Some(stream) = slots.stream(id, generation) else {
             // Over already (client gone): JavaScript still lets go.

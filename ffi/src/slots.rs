@@ -27,6 +27,7 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
 use crate::response::Body;
+use crate::stream::body_in::BodyIn;
 use crate::stream::StreamState;
 use std::sync::Arc;
 
@@ -44,6 +45,11 @@ pub(crate) const CANCELLED: u32 = 1 << 31;
 /// Set on a drain entry's id: the stream of `(id, generation)` handed every
 /// buffered byte to hyper; JavaScript may write again.
 pub(crate) const WRITABLE: u32 = 1 << 30;
+/// Set on a drain entry's id: the next chunk of that request's streamed
+/// body is in the slot's response area (`stream::body_in::chunk`).
+pub(crate) const BODY: u32 = 1 << 29;
+/// The bits of a drain entry's id that are the slot.
+const ID_MASK: u32 = BODY - 1;
 
 /// Where a slot's answer meets the hyper task waiting for it.
 pub(crate) enum Answer {
@@ -66,6 +72,8 @@ pub(crate) struct SlotCell {
     body_outside: Mutex<Option<Vec<u8>>>,
     /// The streamed response JavaScript writes into, from its head on.
     pub(crate) stream: Mutex<Option<Arc<StreamState>>>,
+    /// The streamed request body JavaScript reads from, if any.
+    pub(crate) body_in: Mutex<Option<Arc<BodyIn>>>,
     /// Set once `overflow_req` or `body_outside` holds bytes, so the common
     /// request (neither) frees its slot without taking their locks.
     extras: AtomicBool,
@@ -126,9 +134,10 @@ pub(crate) struct Slots {
     free: Mutex<Vec<u32>>,
     ready: ArrayQueue<u32>,
     /// Events for JavaScript: `(id | CANCELLED or WRITABLE, generation)`.
-    /// Per slot at most one writable event (it waits for `op::WAIT`) and
-    /// two cancels (one per slot generation between two drains) are queued
-    /// at once, so `4 * count` never overflows.
+    /// Per slot at most one writable event (it waits for `op::WAIT`), one
+    /// body event (it waits for `op::PULL`) and two cancels (one per slot
+    /// generation between two drains) are queued at once, so `4 * count`
+    /// never overflows.
     events: ArrayQueue<(u32, u32)>,
     parked: AtomicBool,
     closed: AtomicBool,
@@ -205,6 +214,7 @@ impl Slots {
                 generation: AtomicU32::new(0),
                 holders: AtomicU8::new(0),
                 stream: Mutex::new(None),
+                body_in: Mutex::new(None),
                 published_ms: AtomicU64::new(0),
             })
             .collect();
@@ -245,6 +255,13 @@ impl Slots {
         // SAFETY: `id < count`, so `start + req_bytes` lies inside the
         // allocation made in `new`.
         unsafe { self.base.add(start) }
+    }
+
+    /// Start of the response area of slot `id`, `res_bytes` long.
+    fn res_ptr(&self, id: u32) -> *mut u8 {
+        // SAFETY: `req_ptr` checked `id < count`; the response area follows
+        // the request record inside the slot.
+        unsafe { self.req_ptr(id).add(self.req_bytes) }
     }
 
     /// The response record of slot `id`.
@@ -380,6 +397,48 @@ impl Slots {
         self.wake_parked();
     }
 
+    /// A chunk (or the end) of `(id, generation)`'s streamed body waits for
+    /// JavaScript, which asked for it.
+    pub(crate) fn body_ready(&self, id: u32, generation: u32) {
+        self.event(id | BODY, generation);
+    }
+
+    /// The streamed body JavaScript reads as `(id, generation)`, if it still
+    /// holds that request.
+    pub(crate) fn body_in(&self, id: u32, generation: u32) -> Option<Arc<BodyIn>> {
+        if !self.held_by_js(id, generation) {
+            return None;
+        }
+        self.cell(id).body_in.lock().clone()
+    }
+
+    /// Copies the next chunk of `(id, generation)`'s body into its response
+    /// area (in the drain, on the JS thread, before JavaScript reads it).
+    fn deliver_body(&self, id: u32, generation: u32) -> bool {
+        let Some(body) = self.body_in(id, generation) else {
+            return false;
+        };
+        let area = self.res_ptr(id);
+        body.take_into(
+            &mut |length, flags, data| {
+                let prefix = [length.to_le_bytes(), flags.to_le_bytes()].concat();
+                // SAFETY: JavaScript holds the slot and only reads its response
+                // area after this drain returns (on this same thread); the
+                // prefix and `data` fit: `take_into` bounds `data` by the area.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(prefix.as_ptr(), area, prefix.len());
+                    std::ptr::copy_nonoverlapping(
+                        data.as_ptr(),
+                        area.add(prefix.len()),
+                        data.len(),
+                    );
+                }
+            },
+            self.res_bytes,
+        );
+        true
+    }
+
     /// The stream of `(id, generation)` handed every buffered byte to hyper.
     pub(crate) fn writable(&self, id: u32, generation: u32) {
         self.event(id | WRITABLE, generation);
@@ -439,6 +498,7 @@ impl Slots {
         let cell = self.cell(id);
         *cell.answer.lock() = Answer::Idle;
         *cell.stream.lock() = None;
+        *cell.body_in.lock() = None;
         cell.generation.fetch_add(1, Ordering::AcqRel);
         if cell.extras.swap(false, Ordering::AcqRel) {
             *cell.overflow_req.lock() = None;
@@ -543,6 +603,9 @@ impl Slots {
             let Some((tagged, generation)) = self.events.pop() else {
                 break;
             };
+            if tagged & BODY != 0 && !self.deliver_body(tagged & ID_MASK, generation) {
+                continue;
+            }
             put(n, tagged, generation);
             n += 1;
         }

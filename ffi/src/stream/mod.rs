@@ -14,6 +14,8 @@
 //! leaves mid-stream drops the body, JavaScript gets a cancel event and
 //! releases the slot, and its stream is cancelled.
 
+pub(crate) mod body_in;
+
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
