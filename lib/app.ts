@@ -289,6 +289,7 @@ export class App {
       // Each server counts its own hops; app.fetch uses the app's counter.
       counter: { hops: 0 },
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
+      streamHighWaterMark: resolved.streamHighWaterMark,
       signal: options.signal,
       onStartup: [...this.#onStartup],
       onShutdown: [...this.#onShutdown],

@@ -6,7 +6,7 @@ import { SlotStream } from "./_slot_stream.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
 import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
-import { Reply, STREAM_HIGH_WATER_MARK } from "./reply.ts";
+import { Reply } from "./reply.ts";
 import { ReplyWriter } from "./_encode.ts";
 import { SlotSource } from "./_source.ts";
 
@@ -146,6 +146,7 @@ export interface ServerInit {
   routes: readonly RunnableRoute[];
   counter: HopCounter;
   shutdownDeadlineMs: number;
+  streamHighWaterMark: number;
   signal?: AbortSignal;
   onStartup: (() => void | Promise<void>)[];
   onShutdown: (() => void | Promise<void>)[];
@@ -202,6 +203,7 @@ export class Server implements AsyncDisposable {
   #dirty: SlotStream[] = [];
   #markDirty = (stream: SlotStream) => this.#queueStream(stream);
   #streamWrites = 0;
+  #highWaterMark: number;
   /** Request bodies streaming in, by slot: where their next chunk goes. */
   #bodies: (BodyFeed | undefined)[];
   #openBody = (source: SlotSource) => this.#bodyStream(source);
@@ -245,6 +247,7 @@ export class Server implements AsyncDisposable {
     this.#streams = new Array(init.slots).fill(undefined);
     this.#bodies = new Array(init.slots).fill(undefined);
     this.#deadline = init.shutdownDeadlineMs;
+    this.#highWaterMark = init.streamHighWaterMark;
     this.#counters = Object.assign(init.counter, {
       drain: 0,
       wait: 0,
@@ -412,7 +415,7 @@ export class Server implements AsyncDisposable {
         reply,
         source,
         reply.stream,
-        STREAM_HIGH_WATER_MARK,
+        this.#highWaterMark,
         this.#markDirty,
       );
       this.#streams[slot] = stream;

@@ -83,8 +83,9 @@ export interface SSEWriter extends StreamWriter {
 /** Options of `c.sse()`. */
 export interface SSEOptions {
   /**
-   * A keep-alive comment is sent after this long without an event, so
-   * proxies do not close an idle stream; 0 turns it off.
+   * A keep-alive comment is sent when this long passed without an event
+   * (checked once per period), so proxies do not close an idle stream; 0
+   * turns it off.
    * @default {15000}
    */
   keepAliveMs?: number;
@@ -115,17 +116,29 @@ export function formatEvent(message: SSEMessage | string): string {
   return out + "\n";
 }
 
+/**
+ * `sleep()` for a sink: a plain timer, cut short when the client leaves.
+ * The pending sleeps of a sink wait in one set that its abort empties, so
+ * a sleep costs one timer (an SSE loop sleeps once per event).
+ */
 function sleeper(sink: ChunkSink): (ms: number) => Promise<void> {
+  const pending = new Set<() => void>();
+  sink.signal.addEventListener("abort", () => {
+    for (const wake of pending) wake();
+    pending.clear();
+  }, { once: true });
   return (ms) =>
     new Promise<void>((resolve) => {
       if (sink.closed) return resolve();
-      const done = () => {
+      const timer = setTimeout(() => {
+        pending.delete(wake);
+        resolve();
+      }, ms);
+      const wake = () => {
         clearTimeout(timer);
-        sink.signal.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      sink.signal.addEventListener("abort", done, { once: true });
+      pending.add(wake);
     });
 }
 
@@ -153,26 +166,26 @@ export function sseSource(
   if (!Number.isFinite(keepAliveMs) || keepAliveMs < 0) {
     throw new RangeError(`keepAliveMs must be 0 or more, got ${keepAliveMs}`);
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const stop = () => clearTimeout(timer);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stop = () => clearInterval(timer);
   return new CallbackSource(async (sink) => {
-    const idle = () => {
-      stop();
-      if (keepAliveMs > 0 && !sink.closed) {
-        timer = setTimeout(() => {
-          sink.write(": keep-alive\n\n");
-          idle();
-        }, keepAliveMs);
-      }
-    };
-    const write = (text: string) => {
-      idle();
+    // One interval per stream, not a timer reset per event: a comment goes
+    // out when a whole period passed without a write.
+    let wrote = false;
+    if (keepAliveMs > 0) {
+      timer = setInterval(() => {
+        if (sink.closed) return stop();
+        if (!wrote) sink.write(": keep-alive\n\n");
+        wrote = false;
+      }, keepAliveMs);
+    }
+    const write = (text: string | Uint8Array) => {
+      wrote = true;
       return sink.write(text);
     };
-    idle();
     try {
       await run({
-        write: (chunk) => (idle(), sink.write(chunk)),
+        write,
         send: (message) => write(formatEvent(message)),
         comment: (text) => write(`: ${text.replace(/[\r\n]+/g, " ")}\n\n`),
         get closed() {

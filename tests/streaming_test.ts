@@ -153,8 +153,6 @@ for (const engine of ENGINES) {
     assert(
       await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
     );
-    // The server keeps serving.
-    app.get("/after", () => "still here");
   });
 
   Deno.test(`a stream that throws mid-way ends the transfer as failed and the server keeps serving (${engine})`, async () => {
@@ -228,18 +226,21 @@ Deno.test("a slow reader holds bounded memory: the writer waits instead of buffe
       }
     }));
   await using t = serve(app);
+  const rss0 = Deno.memoryUsage().rss;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
   await conn.write(new TextEncoder().encode("GET /firehose HTTP/1.1\r\nhost: x\r\n\r\n"));
-  // Read a little, then stop reading: the socket buffers fill, and the
-  // writer must stop far short of the 256 MiB it offers.
-  const buf = new Uint8Array(4096);
-  await conn.read(buf);
+  // Read 1 KiB at a time, slowly: the socket buffers fill, and the writer
+  // must stop far short of the 256 MiB it offers.
+  const buf = new Uint8Array(1024);
   let before = -1;
   for (let i = 0; i < 100 && written !== before; i++) {
     before = written;
+    await conn.read(buf);
     await sleep(30);
   }
+  const grown = Deno.memoryUsage().rss - rss0;
   assert(written < 32 * 1024 * 1024, `${written} bytes written to a client that does not read`);
+  assert(grown < 16 * 1024 * 1024, `RSS grew by ${grown >> 20} MiB`);
   conn.close();
   assert(
     await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().slotsInUse === 0),
@@ -266,7 +267,7 @@ Deno.test("app.fetch returns the same streamed responses in-process", async () =
   assertEquals(await log.text(), "xy");
 });
 
-Deno.test("HTTP/2: two streamed responses interleave on one connection, and a failure resets only its stream", async () => {
+Deno.test("HTTP/2: two streamed responses and a streamed upload share one connection, and a failure resets only its stream", async () => {
   const http2 = await import("node:http2");
   const app = new App();
   const gate = latch();
@@ -288,6 +289,11 @@ Deno.test("HTTP/2: two streamed responses interleave on one connection, and a fa
       await sleep(5);
       throw new Error("broken over HTTP/2");
     }));
+  app.put("/upload", async (c) => {
+    let n = 0;
+    for await (const chunk of c.req.body!) n += chunk.length;
+    return `got ${n}`;
+  });
   await using t = serve(app);
   const session = http2.connect(t.base);
   const get = (path: string) =>
@@ -301,7 +307,17 @@ Deno.test("HTTP/2: two streamed responses interleave on one connection, and a fa
       req.on("error", (error) => resolve({ status, body, error }));
       req.end();
     });
+  const upload = new Promise<string>((resolve, reject) => {
+    const req = session.request({ ":path": "/upload", ":method": "PUT" });
+    let body = "";
+    req.on("data", (chunk: Uint8Array) => body += decoder.decode(chunk));
+    req.on("end", () => resolve(body));
+    req.on("error", reject);
+    for (let i = 0; i < 32; i++) req.write(new Uint8Array(32 * 1024).fill(i));
+    req.end();
+  });
   const [a, b, fails] = await Promise.all([get("/a"), get("/b"), get("/fails")]);
+  assertEquals(await upload, `got ${32 * 32 * 1024}`);
   assertEquals(a, { status: 200, body: "a1;a2;" });
   assertEquals(b, { status: 200, body: "b1;b2;" });
   assertEquals(fails.body, "x;");
@@ -471,4 +487,47 @@ Deno.test("a streamed upload of 256 MiB holds bounded memory and checks out", as
   assertEquals(answer, { bytes: TOTAL, wrong: 0 });
   // Client and server share this process: the bound covers both.
   assert(peak - before < 64 * 1024 * 1024, `RSS grew by ${(peak - before) >> 20} MiB`);
+});
+
+Deno.test("c.sse() sends a keep-alive comment when a period passes without an event", async () => {
+  const app = new App();
+  const done = latch();
+  app.get("/quiet", (c) =>
+    c.sse(async (s) => {
+      await s.send("hello");
+      await done.wait;
+    }, { keepAliveMs: 30 }));
+  await using t = serve(app);
+  const res = await fetch(`${t.base}/quiet`);
+  const reader = res.body!.getReader();
+  let text = "";
+  for (let i = 0; i < 50 && !text.includes(": keep-alive\n\n"); i++) text += await next(reader);
+  done.open();
+  assert(text.startsWith("data: hello\n\n"), text);
+  assert(text.includes(": keep-alive\n\n"), text);
+  await reader.cancel();
+});
+
+Deno.test("listen({ streamHighWaterMark }) bounds what a stream has on its way", async () => {
+  const app = new App();
+  let written = 0;
+  app.get("/firehose", (c) =>
+    c.stream(async (w) => {
+      for (let i = 0; i < 4096 && !w.closed; i++) {
+        await w.write(new Uint8Array(1024));
+        written += 1024;
+      }
+    }));
+  await using t = serve(app, { streamHighWaterMark: 4096 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
+  await conn.write(new TextEncoder().encode("GET /firehose HTTP/1.1\r\nhost: x\r\n\r\n"));
+  // Never read: the writer stops once the socket buffers and the mark are full.
+  let before = -1;
+  for (let i = 0; i < 100 && written !== before; i++) {
+    before = written;
+    await sleep(30);
+  }
+  assert(written < 4 * 1024 * 1024, `${written} bytes written to a client that does not read`);
+  conn.close();
+  assert(await until(() => t.server.stats().streamsOpen === 0));
 });

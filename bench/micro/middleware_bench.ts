@@ -25,6 +25,7 @@ const source: RequestSource = {
   body: () => new Uint8Array(),
   remote: () => "",
   signal: () => new AbortController().signal,
+  bodyStream: () => null,
 };
 
 const REQUESTS = 100;

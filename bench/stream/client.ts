@@ -7,6 +7,8 @@
  *     received (each ends with a blank line) during SECONDS after all are open
  *   deno run -A bench/stream/client.ts download PORT COUNT
  *     downloads /download COUNT times in a row, counts bytes
+ *   deno run -A bench/stream/client.ts upload PORT COUNT MIB
+ *     uploads MIB MiB to /upload COUNT times in a row (chunked, 256 KiB chunks)
  *
  * @module
  */
@@ -87,6 +89,29 @@ async function download(count: number): Promise<void> {
   console.log(JSON.stringify({ bytes, seconds: (performance.now() - start) / 1000 }));
 }
 
+async function upload(count: number, mib: number): Promise<void> {
+  const chunk = new Uint8Array(256 * 1024).fill(117);
+  const total = mib * 1024 * 1024;
+  let bytes = 0;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    let sent = 0;
+    const res = await fetch(`http://127.0.0.1:${port}/upload`, {
+      method: "PUT",
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= total) return controller.close();
+          controller.enqueue(chunk);
+          sent += chunk.length;
+        },
+      }, { highWaterMark: 0 }),
+    });
+    bytes += (await res.json()).bytes;
+  }
+  console.log(JSON.stringify({ bytes, seconds: (performance.now() - start) / 1000 }));
+}
+
 if (mode === "sse") await sse(Number(a), Number(b));
+else if (mode === "upload") await upload(Number(a), Number(b));
 else if (mode === "download") await download(Number(a));
 else throw new Error(`unknown mode ${mode}: use sse or download`);

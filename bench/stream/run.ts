@@ -1,6 +1,7 @@
 /**
  * The streaming benchmark: `sse-fanout` (1,000 SSE clients, an event every
- * 100 ms to each) and `download-64m` (a 64 MiB streamed download), Ferry
+ * 100 ms to each), `download-64m` (a 64 MiB streamed download) and
+ * `upload-256m` (a 256 MiB chunked upload counted as it arrives), Ferry
  * against Deno.serve and Hono's `streamSSE` on Deno.serve, in alternating
  * rounds. Server pinned to CPU 0, the client (`client.ts`) to CPU 1.
  *
@@ -24,7 +25,7 @@ const ROUNDS = Number(flag("rounds", "3"));
 const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = Number(flag("clients", "1000"));
 const DOWNLOADS = Number(flag("downloads", "4"));
-const ONLY = flag("only", "sse-fanout,download-64m").split(",");
+const ONLY = flag("only", "sse-fanout,download-64m,upload-256m").split(",");
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const PEERS = [
@@ -108,6 +109,15 @@ async function round(scenario: string, peer: typeof PEERS[number]): Promise<Roun
         eventsPerCpuSecond: r.events / cpu,
         cpuMicrosPerEvent: cpu / r.events * 1e6,
       };
+    } else if (scenario === "upload-256m") {
+      const r = await client("upload", String(port), String(DOWNLOADS), "256");
+      const cpu = cpuSeconds(pid) - cpu0;
+      const mib = r.bytes / 1024 / 1024;
+      result = {
+        mibPerSecond: mib / r.seconds,
+        cpuMillisPerMib: cpu / mib * 1000,
+        rssGrowthMib: (peakRssBytes(pid) - rss0) / 1024 / 1024,
+      };
     } else {
       const r = await client("download", String(port), String(DOWNLOADS));
       const cpu = cpuSeconds(pid) - cpu0;
@@ -133,7 +143,8 @@ async function round(scenario: string, peer: typeof PEERS[number]): Promise<Roun
 }
 
 const table: string[] = [];
-for (const scenario of ["sse-fanout", "download-64m"].filter((s) => ONLY.includes(s))) {
+const SCENARIOS = ["sse-fanout", "download-64m", "upload-256m"];
+for (const scenario of SCENARIOS.filter((s) => ONLY.includes(s))) {
   const results = new Map<string, Round[]>(PEERS.map((p) => [p.name, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const peer of PEERS) {

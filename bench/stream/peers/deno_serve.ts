@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { downloadBody, eventText, INTERVAL_MS } from "./shared.ts";
+import { countBody, downloadBody, eventText, INTERVAL_MS } from "./shared.ts";
 
 const encoder = new TextEncoder();
 
@@ -29,8 +29,9 @@ function sse(signal: AbortSignal): Response {
   });
 }
 
-Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen() {} }, (req) => {
+Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen() {} }, async (req) => {
   const path = new URL(req.url).pathname;
+  if (path === "/upload") return Response.json({ bytes: await countBody(req.body) });
   if (path === "/sse") return sse(req.signal);
   if (path === "/download") {
     return new Response(downloadBody(), {

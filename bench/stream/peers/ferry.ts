@@ -7,7 +7,7 @@
  * @module
  */
 import { App } from "../../../mod.ts";
-import { downloadBody, event, INTERVAL_MS } from "./shared.ts";
+import { countBody, downloadBody, event, INTERVAL_MS } from "./shared.ts";
 
 const app = new App();
 app.get("/sse", (c) =>
@@ -21,5 +21,8 @@ app.get(
   "/download",
   () => new Response(downloadBody(), { headers: { "content-type": "application/octet-stream" } }),
 );
+app.put("/upload", async (c) => ({ bytes: await countBody(c.req.body) }), {
+  bodyLimit: 2 ** 40,
+});
 app.get("/__stats", (c) => c.json(server.stats()));
 const server = app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });

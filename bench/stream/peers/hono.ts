@@ -7,7 +7,7 @@
 // deno-lint-ignore-file no-import-prefix
 import { Hono } from "npm:hono@4";
 import { streamSSE } from "npm:hono@4/streaming";
-import { downloadBody, INTERVAL_MS } from "./shared.ts";
+import { countBody, downloadBody, INTERVAL_MS } from "./shared.ts";
 
 const app = new Hono();
 app.get("/sse", (c) =>
@@ -25,4 +25,5 @@ app.get(
   "/download",
   () => new Response(downloadBody(), { headers: { "content-type": "application/octet-stream" } }),
 );
+app.put("/upload", async (c) => c.json({ bytes: await countBody(c.req.raw.body) }));
 Deno.serve({ port: Number(Deno.env.get("PORT") ?? 8000), onListen() {} }, app.fetch);

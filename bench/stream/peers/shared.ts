@@ -33,3 +33,10 @@ export function downloadBody(): ReadableStream<Uint8Array> {
     },
   }, { highWaterMark: 0 });
 }
+
+/** Counts the bytes of an upload as they arrive. */
+export async function countBody(body: ReadableStream<Uint8Array> | null): Promise<number> {
+  let n = 0;
+  if (body) { for await (const chunk of body) n += chunk.length; }
+  return n;
+}
