@@ -56,6 +56,8 @@ export interface CompiledRoute {
   plan: Plan;
   /** Whether it may be a const route (a user route with `const: true`). */
   constant: boolean;
+  /** Its own body limit, as Rust reads it (`null`: `maxBodyBytes`). */
+  bodyLimit: number | null;
 }
 
 /** The merged table of an app and everything mounted in it. */
@@ -160,6 +162,7 @@ function add(
     names: paramNames(path),
     plan,
     constant: route.options.const === true,
+    bodyLimit: route.options.bodyLimit ?? null,
   };
   out.routes.push(compiled);
   return compiled;

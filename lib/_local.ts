@@ -57,7 +57,10 @@ export class LocalNative {
     return { kind: "answer", response: response(head.status, head.headers, body) };
   }
 
-  /** Runs the response step on TypeScript's (sealed) answer. */
+  /**
+   * Runs the response step on TypeScript's (sealed) answer; the body,
+   * streamed or not, is the one `toResponse()` makes.
+   */
   response(ticket: number, reply: Reply): Response {
     const headers: [string, string][] = [];
     reply.forEachHeader((name, value) => headers.push([name, value]));
@@ -65,8 +68,12 @@ export class LocalNative {
     const done = this.#lib.ferry_local_response(this.#id, ticket, json, json.length);
     if (done < 0) throw new Error(`app.fetch: ${lastError(this.#lib)}`);
     const [head] = this.#take(ticket);
-    const body = typeof reply.body === "string" ? utf8.encode(reply.body) : reply.body;
-    return response(head.status, head.headers, body);
+    const made = reply.toResponse();
+    return new Response(made.body, {
+      status: head.status,
+      statusText: made.statusText,
+      headers: head.headers,
+    });
   }
 
   /** Drops a request whose answer will never come. */

@@ -168,6 +168,12 @@ export class App<E extends Env = Env> {
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
+    const limit = options.bodyLimit;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new RangeError(
+        `bodyLimit for ${method} "${path}" must be a whole number of bytes, got ${limit}`,
+      );
+    }
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
     const encoded = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
@@ -439,7 +445,11 @@ export class App<E extends Env = Env> {
     const constants = new Map(compiled.routes.map((r) => [r.id, constant(r)]));
     const config = new TextEncoder().encode(JSON.stringify({
       ...resolved.native,
-      routes: compiled.table.map((r) => ({ ...r, constant: constants.get(r.id) })),
+      routes: compiled.table.map((r) => ({
+        ...r,
+        constant: constants.get(r.id),
+        body_limit: compiled.routes[r.id].bodyLimit,
+      })),
       statics: compiled.statics,
       native: compiled.native,
     }));
@@ -458,6 +468,7 @@ export class App<E extends Env = Env> {
       // Each server counts its own hops; app.fetch uses the app's counter.
       counter: { hops: 0 },
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
+      streamHighWaterMark: resolved.streamHighWaterMark,
       signal: options.signal,
       onStartup: [...this.#onStartup],
       onShutdown: [...this.#onShutdown],

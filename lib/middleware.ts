@@ -136,6 +136,13 @@ export interface RouteOptions<E extends Env = Env, P extends string = string> {
    * applies. @default false
    */
   const?: boolean;
+  /**
+   * This route's request body limit in bytes, instead of `maxBodyBytes`
+   * (413 past it: before reading when the length is declared, as soon as
+   * it is crossed otherwise). Large uploads stream (`c.req.body`).
+   * @default {the listen() option `maxBodyBytes`}
+   */
+  bodyLimit?: number;
 }
 
 /**
