@@ -36,7 +36,9 @@ export class Reply {
   /**
    * A streamed body (a `ReadableStream`, `c.stream()`, `c.sse()`): the head
    * goes out at once and chunks follow as they are written; `body` is then
-   * `null`.
+   * `null`. Internal (its type is private), hence left out of the docs.
+   *
+   * @ignore
    */
   stream: StreamSource | undefined = undefined;
   /**
