@@ -33,6 +33,8 @@ export class LocalNative {
   #id: number;
   #buf = new Uint8Array(16 * 1024);
   #token = {};
+  /** Buffers of nonblocking calls in flight, held until Rust returns. */
+  #inFlight = new Set<Uint8Array>();
 
   /** Opens it for a config of `statics` and `native` settings (as listen() sends). */
   constructor(config: { statics: unknown[]; native: Record<string, unknown> }) {
@@ -50,7 +52,13 @@ export class LocalNative {
       target: url.pathname + url.search,
       headers: [...request.headers],
     }));
-    const ticket = await this.#lib.ferry_local_request(this.#id, json, json.length);
+    this.#inFlight.add(json);
+    let ticket: number;
+    try {
+      ticket = await this.#lib.ferry_local_request(this.#id, json, json.length);
+    } finally {
+      this.#inFlight.delete(json);
+    }
     if (ticket < 0) throw new Error(`app.fetch: ${lastError(this.#lib)}`);
     const [head, body] = this.#take(ticket);
     if (head.kind === "route") return { kind: "route", ticket, headers: new Headers(head.headers) };
