@@ -1,12 +1,8 @@
-import { Context } from "./context.ts";
 import type { After, Before, ErrorHook, Handler, Onion, RouteOptions } from "./middleware.ts";
 import { lastError, native } from "./_native.ts";
-import { problem } from "./_outcome.ts";
-import { type HopCounter, runPlan } from "./_plan.ts";
+import type { HopCounter } from "./_plan.ts";
 import { RouteTree } from "./_router.ts";
-import { Reply } from "./reply.ts";
 import { type RunnableRoute, Server } from "./server.ts";
-import { WebSource } from "./_source.ts";
 import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
 import { NativeMiddleware } from "./native.ts";
 import { staticMount, type StaticMountConfig, type StaticOptions } from "./static.ts";
@@ -14,7 +10,6 @@ import {
   type Blueprint,
   compile,
   type Compiled,
-  type CompiledRoute,
   type NativeUse,
   type RouteDef,
   type Step,
@@ -22,6 +17,8 @@ import {
 import { checkPrefix, checkScope } from "./_scope.ts";
 import type { Env } from "./types.ts";
 import { LocalNative } from "./_local.ts";
+import { fetchLocally } from "./_fetch.ts";
+import { constAnswer } from "./_constant.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -442,7 +439,7 @@ export class App<E extends Env = Env> {
     const resolved = resolveListenOptions(options);
     const lib = native();
     const compiled = this.#compile();
-    const constants = new Map(compiled.routes.map((r) => [r.id, constant(r)]));
+    const constants = new Map(compiled.routes.map((r) => [r.id, constAnswer(r)]));
     const config = new TextEncoder().encode(JSON.stringify({
       ...resolved.native,
       routes: compiled.table.map((r) => ({
@@ -522,84 +519,13 @@ export class App<E extends Env = Env> {
     return this.#fetch(request);
   }
 
-  async #fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
+  #fetch(request: Request): Promise<Response> {
     const compiled = this.#compile();
     const local = compiled.statics.length > 0 || Object.keys(compiled.native).length > 0
       ? this.#local ??= new LocalNative({ statics: compiled.statics, native: compiled.native })
       : undefined;
-    let ticket = -1;
-    if (local !== undefined) {
-      const step = await local.request(request, url);
-      if (step.kind === "answer") return headless(request, step.response);
-      ticket = step.ticket;
-      // Native middleware may have added request headers (request id, global headers).
-      request = new Request(request, { headers: step.headers });
-    }
-    let reply: Reply;
-    try {
-      reply = await this.#answer(compiled, request, url);
-    } catch (error) {
-      if (local !== undefined) local.forget(ticket);
-      throw error;
-    }
-    const sent = reply.sealed();
-    return headless(request, local ? local.response(ticket, sent) : sent.toResponse());
+    return fetchLocally(compiled, local, request, this.#counter);
   }
-
-  async #answer(compiled: Compiled, request: Request, url: URL): Promise<Reply> {
-    const found = compiled.tree.find(request.method, url.pathname);
-    if (found.kind === "found") {
-      const route = found.value;
-      const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
-      const source = new WebSource(request, url, body, found.params);
-      const c = new Context(source, route.names);
-      return await runPlan(route.plan, c, this.#counter);
-    }
-    if (found.kind === "method") {
-      const reply = request.method === "OPTIONS"
-        ? new Reply(null, 204)
-        : problem(405, "this path does not answer that method");
-      return reply.set("allow", found.allow);
-    }
-    if (found.kind === "bad-param") {
-      return problem(400, "the path is not valid percent-encoded UTF-8");
-    }
-    return problem(404, "no route matches this path");
-  }
-}
-
-/** A HEAD request's response carries no body. */
-function headless(request: Request, response: Response): Response {
-  return request.method === "HEAD" ? new Response(null, response) : response;
-}
-
-/**
- * The answer of a `{ const: true }` route, computed once for Rust to
- * serve; `undefined` when the route is not const or TypeScript middleware
- * applies to it (then it runs in TypeScript as usual).
- */
-function constant(route: CompiledRoute) {
-  if (!route.constant) return undefined;
-  const plan = route.plan;
-  if (plan.inbound.length > 0 || plan.after.length > 0) return undefined;
-  if (route.path.includes(":") || route.path.includes("*")) {
-    throw new TypeError(`Const route "${route.path}" cannot have parameters`);
-  }
-  const request = new Request(`http://localhost${route.path}`);
-  const c = new Context(new WebSource(request, new URL(request.url), new Uint8Array(), []), []);
-  const answer = runPlan(plan, c, { hops: 0 });
-  if (!(answer instanceof Reply)) {
-    throw new TypeError(`The handler of const route "${route.path}" must be synchronous`);
-  }
-  // Checked as on every other way out, so app.fetch answers the same.
-  const reply = answer.sealed();
-  const headers: [string, string][] = [];
-  reply.forEachHeader((name, value) => headers.push([name, value]));
-  const body = typeof reply.body === "string"
-    ? new TextEncoder().encode(reply.body)
-    : reply.body ?? new Uint8Array();
-  return { status: reply.status, headers, body: Array.from(body) };
 }
 
 /** Splits the `(path?, fn)` arguments of before/after/use. */
