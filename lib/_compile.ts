@@ -89,7 +89,12 @@ export function compile<A>(root: A, read: (app: A) => Blueprint): Compiled {
   };
   const scopes: Record<string, string[]> = {};
   const fallbacks: CompiledRoute[] = [];
+  const path: A[] = [];
   const visit = (app: A, prefix: string, inherited: Step[], onError?: ErrorHook) => {
+    if (path.includes(app)) {
+      throw new TypeError(`app.route(): an app is mounted inside itself (at "${prefix}")`);
+    }
+    path.push(app);
     const bp = read(app);
     // Both are "" or "/x" without a trailing slash (checkPrefix).
     const base = prefix + bp.basePath;
@@ -123,6 +128,7 @@ export function compile<A>(root: A, read: (app: A) => Blueprint): Compiled {
       fallbacks.push(add(out, "*", def.path, planFor(steps, def.path, def, onError), def));
     }
     for (const mount of bp.mounts) visit(mount.app, base + mount.prefix, steps, onError);
+    path.pop();
   };
   visit(root, "", []);
   // Added after every user route, so a user's own pattern always wins:

@@ -519,12 +519,12 @@ export class App<E extends Env = Env> {
     return this.#fetch(request);
   }
 
-  #fetch(request: Request): Promise<Response> {
+  async #fetch(request: Request): Promise<Response> {
     const compiled = this.#compile();
     const local = compiled.statics.length > 0 || Object.keys(compiled.native).length > 0
       ? this.#local ??= new LocalNative({ statics: compiled.statics, native: compiled.native })
       : undefined;
-    return fetchLocally(compiled, local, request, this.#counter);
+    return await fetchLocally(compiled, local, request, this.#counter);
   }
 }
 

@@ -1,7 +1,11 @@
 // Issue #15, parts 4 and 5: app.route(), basePath, path-scoped middleware
 // (TypeScript and native).
 
-import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  rejects as assertRejects,
+  throws as assertThrows,
+} from "node:assert/strict";
 import { App, cors, rateLimit, requestId, securityHeaders } from "../mod.ts";
 import { serve } from "./_helpers.ts";
 
@@ -140,4 +144,11 @@ Deno.test("a mounted app's native middleware and static mounts are scoped to its
 Deno.test("the same native middleware registered twice in the tree is refused at listen()", () => {
   const app = new App().use(cors()).route("/api", new App().use(cors()));
   assertThrows(() => app.listen({ port: 0, hostname: "127.0.0.1" }), /registered twice/);
+});
+
+Deno.test("an app mounted inside itself is refused when compiled", async () => {
+  const a = new App().get("/", () => "a");
+  const b = new App().route("/a", a);
+  a.route("/b", b);
+  await assertRejects(() => a.request("/"), /mounted inside itself/);
 });
