@@ -36,7 +36,9 @@ export class Reply {
   /**
    * A streamed body (a `ReadableStream`, `c.stream()`, `c.sse()`): the head
    * goes out at once and chunks follow as they are written; `body` is then
-   * `null`.
+   * `null`. Internal: set through `c.stream()`, `c.sse()` or a `Response`.
+   *
+   * @ignore
    */
   stream: StreamSource | undefined = undefined;
   /**
@@ -233,6 +235,8 @@ export class Reply {
   /**
    * A reply whose body is produced by `source` while it is sent (see
    * `c.stream()` and `c.sse()`).
+   *
+   * @ignore
    */
   static streamed(source: StreamSource, status = 200, contentType?: string): Reply {
     const reply = new Reply(null, status, contentType);
