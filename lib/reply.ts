@@ -36,7 +36,7 @@ export class Reply {
   /**
    * A streamed body (a `ReadableStream`, `c.stream()`, `c.sse()`): the head
    * goes out at once and chunks follow as they are written; `body` is then
-   * `null`. Internal (its type is private), hence left out of the docs.
+   * `null`. Internal: set through `c.stream()`, `c.sse()` or a `Response`.
    *
    * @ignore
    */
@@ -126,21 +126,6 @@ export class Reply {
       }
     }
     pairs.push(lower, value);
-    return this;
-  }
-
-  /**
-   * Adds a header line, keeping earlier ones with the same name (for
-   * `set-cookie`, `link`, `vary`…); checked when sent, as with `set()`.
-   */
-  append(name: string, value: string): this {
-    if (this.#pairs !== null) {
-      this.#pairs.push(name.toLowerCase(), value);
-    } else if (headerProblem(name, value) === undefined) {
-      this.#headers!.append(name, value);
-    } else {
-      (this.#unsendable ??= []).push(name, value);
-    }
     return this;
   }
 
@@ -250,6 +235,8 @@ export class Reply {
   /**
    * A reply whose body is produced by `source` while it is sent (see
    * `c.stream()` and `c.sse()`).
+   *
+   * @ignore
    */
   static streamed(source: StreamSource, status = 200, contentType?: string): Reply {
     const reply = new Reply(null, status, contentType);

@@ -531,3 +531,24 @@ Deno.test("listen({ streamHighWaterMark }) bounds what a stream has on its way",
   conn.close();
   assert(await until(() => t.server.stats().streamsOpen === 0));
 });
+
+Deno.test("a stream to a client that never reads is dropped after sendTimeoutMs, and cancelled", async () => {
+  const app = new App();
+  let closed = false;
+  const payload = "x".repeat(16 * 1024);
+  app.get("/flood", (c) =>
+    c.sse(async (s) => {
+      for (let i = 0; i < 1_000_000 && !s.closed; i++) await s.send(payload);
+      closed = s.closed;
+    }));
+  await using t = serve(app, { sendTimeoutMs: 300 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.server.addr.port });
+  await conn.write(new TextEncoder().encode("GET /flood HTTP/1.1\r\nhost: x\r\n\r\n"));
+  // Never read: the socket buffers fill, writes stop making progress, and
+  // the watchdog drops the connection; the stream is cancelled with it.
+  assert(await until(() => closed, 600), "the stream was not cancelled");
+  assert(
+    await until(() => t.server.stats().streamsOpen === 0 && t.server.stats().connections === 0),
+  );
+  conn.close();
+});
