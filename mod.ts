@@ -18,11 +18,12 @@
  *
  * @module
  */
-export { App, type Hook, type Method } from "./lib/app.ts";
+export { App, type AppOptions, type Hook, type Method } from "./lib/app.ts";
 export { Context } from "./lib/context.ts";
 export { FerryRequest } from "./lib/request.ts";
 export { Reply, type ReplyBody } from "./lib/reply.ts";
 export { HttpError } from "./lib/http_error.ts";
+export type { SSEMessage, SSEOptions, SSEWriter, StreamWriter } from "./lib/stream.ts";
 export { contextStorage, getContext } from "./lib/async_context.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";
@@ -33,6 +34,8 @@ export {
   type CorsOptions,
   globalHeaders,
   type GlobalHeadersOptions,
+  logger,
+  type LoggerOptions,
   NativeMiddleware,
   type NativeSettings,
   rateLimit,
@@ -67,8 +70,11 @@ export type { OpenApiOptions } from "./lib/openapi.ts";
 export type {
   After,
   Before,
+  ErrorHook,
   Handler,
   HandlerResult,
   Onion,
   RouteOptions,
 } from "./lib/middleware.ts";
+export type { CookieOptions, CookieSecret } from "./lib/cookie.ts";
+export type { Env, ParamNames, Params, Variables } from "./lib/types.ts";

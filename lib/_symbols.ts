@@ -20,6 +20,10 @@ export const symbols = {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
   },
+  ferry_stream_write: {
+    parameters: ["u32", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
   ferry_read_overflow: {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
@@ -36,13 +40,24 @@ export const symbols = {
     parameters: ["u32", "u32", "buffer", "u32", "buffer", "u32"],
     result: "i32",
   },
+  // app.fetch's native part (ffi/src/local.rs): not the hot path, so JSON.
+  ferry_local_open: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_local_request: {
+    parameters: ["u32", "buffer", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ferry_local_response: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  ferry_local_take: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  ferry_local_forget: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_local_close: { parameters: ["u32"], result: "i32" },
 } as const;
 
 /** The bound functions of the native library. */
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 12;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

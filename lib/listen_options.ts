@@ -78,6 +78,13 @@ export interface ListenOptions {
    * has not answered by then get 503 with `Retry-After: 1`. @default 10000
    */
   shutdownDeadlineMs?: number;
+  /**
+   * Bytes a streamed response may have on its way to a client that has not
+   * taken them yet; past it, `w.write()` / `s.send()` wait and a
+   * `ReadableStream` body is not pulled. Bounds the memory of a stream to
+   * a slow client. @default 65536
+   */
+  streamHighWaterMark?: number;
 }
 
 /** The native part of the options, as sent to Rust once. */
@@ -118,7 +125,7 @@ function int(
 /** Checks options and fills in defaults. */
 export function resolveListenOptions(
   options: ListenOptions,
-): { native: NativeConfig; shutdownDeadlineMs: number } {
+): { native: NativeConfig; shutdownDeadlineMs: number; streamHighWaterMark: number } {
   const hostname = options.hostname ?? "0.0.0.0";
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(`listen() option hostname must be a non-empty string`);
@@ -153,5 +160,6 @@ export function resolveListenOptions(
       sendTimeoutMs: int(options, "sendTimeoutMs", 30_000, 0, 2 ** 31),
     },
     shutdownDeadlineMs: int(options, "shutdownDeadlineMs", 10_000, 0, 2 ** 31),
+    streamHighWaterMark: int(options, "streamHighWaterMark", 64 * 1024, 1, 2 ** 30),
   };
 }

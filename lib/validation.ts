@@ -76,7 +76,8 @@ const encoder = new TextEncoder();
  */
 export class FetchValidation {
   #set = -1;
-  #compiledFor = -1;
+  /** The route list `#set` was compiled from (a new one after changes). */
+  #compiledFor?: readonly CheckedRoute[];
 
   /**
    * Checks one request: the coerced values (JSON text) for the handler,
@@ -91,7 +92,7 @@ export class FetchValidation {
     body: Uint8Array,
   ): string | Reply {
     const lib = native();
-    if (this.#compiledFor !== routes.length) {
+    if (this.#compiledFor !== routes) {
       const config = encoder.encode(JSON.stringify(routes.map((r) => ({
         method: r.method,
         path: r.path,
@@ -101,7 +102,7 @@ export class FetchValidation {
       const set = lib.ferry_routes_compile(config, config.length);
       if (set < 0) throw new TypeError(lastError(lib));
       this.#set = set;
-      this.#compiledFor = routes.length;
+      this.#compiledFor = routes;
     }
     const head = encoder.encode(JSON.stringify({
       method: request.method,

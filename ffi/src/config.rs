@@ -20,6 +20,10 @@ pub(crate) struct RouteConfig {
     /// The route's schemas, checked before JavaScript runs (`validation`).
     #[serde(default)]
     pub(crate) schema: Option<crate::validation::SchemaConfig>,
+    /// The route's own body limit in bytes (413 past it), instead of
+    /// `max_body_bytes`.
+    #[serde(default)]
+    pub(crate) body_limit: Option<u64>,
 }
 
 /// A response computed once by TypeScript and then served by Rust.

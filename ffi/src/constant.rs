@@ -112,6 +112,7 @@ mod tests {
                 body: "héllo".as_bytes().to_vec(),
             }),
             schema: None,
+            body_limit: None,
         };
         let constants = Constants::from_routes(&[route]).unwrap();
         let response = constants.get(&7).unwrap().response();

@@ -24,6 +24,7 @@ mod fuzz;
 #[cfg(test)]
 mod golden;
 mod layout;
+mod local;
 mod native;
 mod record;
 mod response;
@@ -31,5 +32,6 @@ mod router;
 mod server;
 mod slots;
 mod statics;
+mod stream;
 mod validation;
 mod watchdog;

@@ -24,6 +24,31 @@ fn word(buf: &[u8], i: usize) -> u32 {
 /// Ferry bug, and answering 500 is safer than sending the rest of the
 /// headers without it.
 pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
+    build(record, outside, full)
+}
+
+/// Marks a response whose body JavaScript is still writing (a stream), so
+/// `compress()` flushes after every chunk instead of holding bytes back.
+#[derive(Clone, Copy)]
+pub(crate) struct LiveStream;
+
+/// The head of a streamed answer: like `from_record`, with the record's
+/// body (inline or outside) as the first chunk of the body `stream` makes.
+pub(crate) fn head_from_record(
+    record: &[u8],
+    outside: Option<Vec<u8>>,
+    stream: impl FnOnce(Bytes) -> Body,
+) -> Option<Response<Body>> {
+    let mut response = build(record, outside, stream)?;
+    response.extensions_mut().insert(LiveStream);
+    Some(response)
+}
+
+fn build(
+    record: &[u8],
+    outside: Option<Vec<u8>>,
+    make_body: impl FnOnce(Bytes) -> Body,
+) -> Option<Response<Body>> {
     if record.len() < res::HEADER_BYTES {
         return None;
     }
@@ -67,7 +92,7 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())?;
-    let mut response = Response::new(full(body));
+    let mut response = Response::new(make_body(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for line in head.split(|b| *b == b'\n') {
@@ -181,6 +206,17 @@ pub(crate) fn unavailable(detail: &str) -> Response<Body> {
 /// is shutting down under (HTTP/2 drops the header; its GOAWAY says it).
 pub(crate) fn shutting_down(detail: &str) -> Response<Body> {
     let mut response = unavailable(detail);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A problem+json answer to a request whose body was not read to its end
+/// (too large, too slow, broken): the connection closes after it, and says
+/// so, so that a client does not send its next request on it.
+pub(crate) fn body_refused(status: StatusCode, detail: &str) -> Response<Body> {
+    let mut response = problem(status, detail);
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));

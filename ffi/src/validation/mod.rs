@@ -117,6 +117,12 @@ impl Validation {
         Ok(out)
     }
 
+    /// Whether route `route` has a body schema: its body is read whole
+    /// before it is checked, never streamed (`dispatch::start_body`).
+    pub(crate) fn reads_body(&self, route: u32) -> bool {
+        matches!(self.routes.get(route as usize), Some(Some(s)) if s.body.is_some())
+    }
+
     /// Checks a routed request against its route's schemas: `Ok(None)` for
     /// a route without any, `Ok(Some(json))` with the coerced values for
     /// JavaScript, or `Err` with the answer for a request that fails.

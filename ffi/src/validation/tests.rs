@@ -112,3 +112,12 @@ fn a_bad_schema_names_its_route() {
     let error = Validation::from_routes(&[route]).err().unwrap();
     assert!(error.contains("query schema of GET /x"), "{error}");
 }
+
+#[test]
+fn only_a_route_with_a_body_schema_reads_its_body_whole() {
+    let with_body = validation(json!({"body": {"type": "object"}}));
+    assert!(with_body.reads_body(0));
+    assert!(!with_body.reads_body(1));
+    let query_only = validation(json!({"query": {"type": "object"}}));
+    assert!(!query_only.reads_body(0));
+}
