@@ -265,6 +265,10 @@ impl Server {
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.stop_accepting.send(true);
         self.shared.slots.close();
+        // The runtime (and with it the logger) is dropped on a helper
+        // thread that a process exiting right after shutdown may not wait
+        // for: the access log's last lines are written here, synchronously.
+        self.shared.native.flush_log();
         if let Some(rt) = self.runtime.lock().take() {
             // Drop it on a helper thread: a pump-mode wait may still hold a
             // clone for a moment, and dropping must not block the JS thread.

@@ -164,6 +164,13 @@ impl Logger {
     }
 }
 
+impl Logger {
+    /// Writes out the buffered lines now.
+    pub(crate) fn flush(&self) {
+        self.sink.flush();
+    }
+}
+
 impl Drop for Logger {
     fn drop(&mut self) {
         self.sink.flush();

@@ -200,6 +200,13 @@ impl Native {
         (None, exchange)
     }
 
+    /// Writes out the access log's buffered lines (`Server::close`).
+    pub(crate) fn flush_log(&self) {
+        if let Some(logger) = &self.logger {
+            logger.flush();
+        }
+    }
+
     /// Runs on every response, whoever made it. Header steps only add what
     /// is absent, so a handler's own choice always wins; compression runs
     /// last, on the final headers.
