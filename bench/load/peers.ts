@@ -67,7 +67,10 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-const DENO_RUN = ["deno", "run", "-A", "--no-lock"];
+// The Deno running this harness, never `deno` from PATH: under
+// `npx deno@2 task …` there may be no `deno` on PATH at all, or another one.
+const DENO = Deno.execPath();
+const DENO_RUN = [DENO, "run", "-A", "--no-lock"];
 
 /** Every peer, baseline first. */
 export const PEERS: readonly Peer[] = [
@@ -89,7 +92,7 @@ export const PEERS: readonly Peer[] = [
     async prepare(root) {
       if (!(await exists(`${root}/mod.ts`))) return "mod.ts not found";
       return await run(
-        ["deno", "cache", "--no-lock", "bench/peers/ferry.ts"],
+        [DENO, "cache", "--no-lock", "bench/peers/ferry.ts"],
         root,
       );
     },
@@ -117,7 +120,7 @@ export const PEERS: readonly Peer[] = [
     label: "Hono (Deno)",
     cmd: [...DENO_RUN, "bench/peers/hono.ts"],
     required: true,
-    prepare: (root) => run(["deno", "cache", "--no-lock", "bench/peers/hono.ts"], root),
+    prepare: (root) => run([DENO, "cache", "--no-lock", "bench/peers/hono.ts"], root),
   },
   {
     name: "bun",
