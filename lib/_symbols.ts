@@ -29,13 +29,14 @@ export const symbols = {
   ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
   ferry_server_expire: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
+  ferry_server_orphan: { parameters: ["u32"], result: "i32" },
 } as const;
 
 /** The bound functions of the native library. */
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 8;
+export const ABI_VERSION = 9;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

@@ -223,7 +223,19 @@ export class Server implements AsyncDisposable {
     this.#loop = this.#run();
     this.ready = this.#start(init.onStartup);
     init.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
+    // devloop (issue #16): `deno run --watch` replaces this isolate and
+    // dispatches `unload` first; the reloaded module's server then takes
+    // over the socket (ffi/src/handover.rs, docs/dev_loop.md).
+    globalThis.addEventListener("unload", this.#orphanBound);
   }
+
+  // devloop (issue #16): the isolate is going away with the server open.
+  #orphanBound = () => {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#releaseAll();
+    this.#lib.ferry_server_orphan(this.#id);
+  };
 
   async #start(hooks: (() => void | Promise<void>)[]): Promise<void> {
     try {
@@ -498,6 +510,7 @@ export class Server implements AsyncDisposable {
     // freed: release them first (JavaScript is single-threaded, so no read
     // can slip in between), and their later reads throw.
     this.#releaseAll();
+    globalThis.removeEventListener("unload", this.#orphanBound); // devloop (issue #16)
     const code = this.#lib.ferry_server_close(this.#id);
     await this.#loop;
     if (code < 0) {

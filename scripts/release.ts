@@ -22,7 +22,7 @@ if (!status.success) Deno.exit(status.code || 1);
 
 /** Every file cargo needs to build the crate, relative to the package root. */
 function sources(): string[] {
-  const out = ["ffi/Cargo.lock", "ffi/Cargo.toml"];
+  const out = ["ffi/Cargo.lock", "ffi/Cargo.toml", "ffi/build.rs"];
   const walk = (dir: string) => {
     for (const entry of Deno.readDirSync(new URL(dir, root))) {
       const path = `${dir}${entry.name}`;

@@ -117,7 +117,7 @@ function cachedLibrary(cache: string): string {
 }
 
 Deno.test("lib/_manifest.json lists every crate source and this ABI (run `deno task release`)", () => {
-  const files: string[] = ["ffi/Cargo.lock", "ffi/Cargo.toml"];
+  const files: string[] = ["ffi/Cargo.lock", "ffi/Cargo.toml", "ffi/build.rs"];
   const walk = (dir: string) => {
     for (const entry of Deno.readDirSync(new URL(dir, root))) {
       if (entry.isDirectory) walk(`${dir}${entry.name}/`);

@@ -400,3 +400,27 @@ pub extern "C" fn ferry_server_close(id: u32) -> i32 {
         }
     })
 }
+
+/// The JavaScript that owned server `id` is gone (`unload` of an isolate
+/// that `deno run --watch` replaces): answers its waiting requests 503,
+/// offers its listening socket to the next `ferry_server_start` on the same
+/// address, and closes it on a helper thread once its connections are done.
+/// The id is never valid again.
+#[no_mangle]
+pub extern "C" fn ferry_server_orphan(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let taken = server(id).and_then(|_| {
+            SERVERS
+                .write()
+                .get_mut((id & INDEX_MASK) as usize)
+                .and_then(Option::take)
+        });
+        match taken {
+            Some((_, s)) => {
+                s.orphan();
+                0
+            }
+            None => Code::BadArgument as i32,
+        }
+    })
+}
