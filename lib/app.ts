@@ -75,6 +75,13 @@ export class App {
   #onShutdown: Hook[] = [];
   #statics: Record<string, unknown>[] = [];
 
+  /** Creates an app with no routes. */
+  constructor() {
+    // devloop (issue #16): `deno serve` takes `fetch` off `export default
+    // app` and calls it unbound, and accepts only an own property.
+    this.fetch = this.fetch.bind(this);
+  }
+
   /** Registers a GET route (HEAD is answered by it too, without a body). */
   get(path: string, handler: Handler, options?: RouteOptions): this {
     return this.on("GET", path, handler, options);

@@ -123,6 +123,13 @@ export const PEERS: readonly Peer[] = [
     prepare: (root) => run([DENO, "cache", "--no-lock", "bench/peers/hono.ts"], root),
   },
   {
+    name: "hono-on-ferry",
+    label: "Hono (Ferry serve())",
+    cmd: [...DENO_RUN, "bench/peers/hono_on_ferry.ts"],
+    required: true,
+    prepare: (root) => run([DENO, "cache", "--no-lock", "bench/peers/hono_on_ferry.ts"], root),
+  },
+  {
     name: "bun",
     label: "Bun.serve",
     cmd: [BUN_BIN, "bench/peers/bun.ts"],
