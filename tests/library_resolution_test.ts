@@ -4,8 +4,8 @@
 // case is a child Deno with an empty DENO_DIR and an empty FERRY_CACHE_DIR
 // that imports http://127.0.0.1:PORT/mod.ts and serves one request.
 //
-// The build-from-source case runs a cargo build of the crate (shared
-// target dir ffi/target, so only the crate itself recompiles: ~30–60 s);
+// The build-from-source case runs a cargo build of the crate into
+// ffi/target/from-source (a full build the first time, ~20–30 s after);
 // it runs only with FERRY_SLOW_TESTS=1 (.ci/run sets it).
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
@@ -190,8 +190,11 @@ Deno.test({
     const run = await runApp(pkg.addr.port, {
       FERRY_BINARY_URL: `http://127.0.0.1:${release.addr.port}/missing`,
       PATH: Deno.env.get("PATH") ?? "",
-      // Shares the checkout's target dir: only the crate itself recompiles.
-      CARGO_TARGET_DIR: decodeURIComponent(new URL("ffi/target", root).pathname),
+      // Its own target dir, kept between runs (so only the first is a full
+      // build). Not ffi/target: a cdylib's deps/libferry.so has no hash in
+      // its name, so that build would rewrite the file this test process
+      // has mapped (a crash later in the suite).
+      CARGO_TARGET_DIR: decodeURIComponent(new URL("ffi/target/from-source", root).pathname),
     });
     assertEquals(run.code, 0, run.stderr);
     assertEquals(run.stdout.trim(), "hello from a package user");
