@@ -18,6 +18,7 @@ export const Req = {
   HEADER_BYTES: 64,
   FLAG_OVERFLOW: 1,
   FLAG_HTTP2: 2,
+  FLAG_BODY_STREAM: 4,
 } as const;
 
 /**
@@ -25,6 +26,35 @@ export const Req = {
  * out, expired) and JavaScript releases it (ffi/src/slots.rs `CANCELLED`).
  */
 export const CANCELLED = 0x8000_0000;
+
+/**
+ * Set on a drain entry's slot id: that stream handed every committed byte
+ * to hyper, so its producer may write again (ffi/src/slots.rs `WRITABLE`).
+ */
+export const WRITABLE = 0x4000_0000;
+
+/**
+ * Set on a drain entry's slot id: the next chunk of that request's
+ * streamed body is in the slot's response area, after a `[length, flags]`
+ * prefix (ffi/src/stream/body_in.rs).
+ */
+export const BODY = 0x2000_0000;
+
+/** Flags of a body chunk's prefix. */
+export const BodyChunk = { END: 1, FAILED: 2, PREFIX: 8 } as const;
+
+/** Commit entries: `(slot, generation, ops, length)`; ops from ffi/src/layout.rs `op`. */
+export const Op = {
+  WORDS: 4,
+  ANSWER: 0,
+  HEAD: 1,
+  CHUNK: 2,
+  WAIT: 4,
+  END: 8,
+  ABORT: 16,
+  RELEASE: 32,
+  PULL: 64,
+} as const;
 
 /** Words of a response record's header. */
 export const Res = {

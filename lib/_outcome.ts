@@ -46,8 +46,8 @@ export function errorReply(error: unknown): Reply {
 
 /**
  * Converts a handler's return value into a Reply, applying the context's
- * status and headers. A Web `Response` needs its body read, so it gives a
- * promise; every other value converts synchronously.
+ * status and headers. Every value converts synchronously (a Web
+ * `Response`'s body is streamed, not read here).
  */
 export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
   let reply: Reply;
@@ -58,7 +58,7 @@ export function toReply(value: unknown, c: Context): Reply | Promise<Reply> {
   } else if (value === undefined || value === null) {
     reply = new Reply(null, c.currentStatus === 200 ? 204 : c.currentStatus);
   } else if (value instanceof Response) {
-    return Reply.fromResponse(value).then((r) => c.applyHeaders(r));
+    reply = Reply.fromResponse(value);
   } else if (value instanceof Uint8Array) {
     reply = new Reply(value, c.currentStatus, BYTES);
   } else if (value instanceof ArrayBuffer) {

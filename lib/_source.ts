@@ -20,7 +20,14 @@ export interface RequestSource {
   body(): Uint8Array;
   /** Remote address as `ip:port`, or "" when unknown. */
   remote(): string;
+  /** Aborted when the client goes away before the answer is complete. */
+  signal(): AbortSignal;
+  /** The body as it streams in, or `null` when `body()` holds it whole. */
+  bodyStream(): ReadableStream<Uint8Array> | null;
 }
+
+/** Opens the stream of a body that is still arriving (lib/server.ts). */
+export type BodyOpener = (source: SlotSource) => ReadableStream<Uint8Array>;
 
 const utf8 = new TextDecoder();
 
@@ -81,11 +88,16 @@ const RELEASED_MESSAGES: Record<Released, string> = {
 export class SlotSource implements RequestSource {
   /** The slot's generation when it was drained. */
   readonly generation: number;
+  /** The slot id. */
+  readonly slot: number;
+  #openBody?: BodyOpener;
+  #bodyStream?: ReadableStream<Uint8Array> | null;
   #bytes: Uint8Array;
   #base: number;
   #words: Uint32Array;
   #word: number;
   #released: Released | undefined;
+  #abort?: AbortController;
 
   /**
    * @param arena8 The whole arena as bytes.
@@ -102,7 +114,10 @@ export class SlotSource implements RequestSource {
     slot: number,
     generation: number,
     overflow: { readOverflow(slot: number, generation: number, total: number): Uint8Array },
+    openBody?: BodyOpener,
   ) {
+    this.slot = slot;
+    this.#openBody = openBody;
     this.#words = arena32;
     this.#word = offset >>> 2;
     this.generation = generation;
@@ -129,8 +144,14 @@ export class SlotSource implements RequestSource {
    * Marks the slot handed back (answered, over, or the server closed):
    * later reads throw instead of reading bytes that may be another's.
    */
-  release(why: Released = "over"): void {
+  release(why: Released = "over", abort = false): void {
     this.#released ??= why;
+    if (abort) this.#abort?.abort(new Error(RELEASED_MESSAGES[why]));
+  }
+
+  signal(): AbortSignal {
+    // Made on first use: most handlers never ask.
+    return (this.#abort ??= new AbortController()).signal;
   }
 
   method(): string {
@@ -182,6 +203,12 @@ export class SlotSource implements RequestSource {
 
   remote(): string {
     return this.#text(Req.REMOTE_LEN, false);
+  }
+
+  bodyStream(): ReadableStream<Uint8Array> | null {
+    if (this.#bodyStream !== undefined) return this.#bodyStream;
+    const streamed = (this.#w(Req.FLAGS) & Req.FLAG_BODY_STREAM) !== 0;
+    return this.#bodyStream = streamed && this.#openBody ? this.#openBody(this) : null;
   }
 
   body(): Uint8Array {
@@ -236,5 +263,11 @@ export class WebSource implements RequestSource {
   }
   remote(): string {
     return this.#remote;
+  }
+  signal(): AbortSignal {
+    return this.#request.signal;
+  }
+  bodyStream(): ReadableStream<Uint8Array> | null {
+    return null;
   }
 }

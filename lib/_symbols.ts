@@ -20,6 +20,10 @@ export const symbols = {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
   },
+  ferry_stream_write: {
+    parameters: ["u32", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
   ferry_read_overflow: {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
@@ -36,7 +40,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 9;
+export const ABI_VERSION = 11;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

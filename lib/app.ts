@@ -124,6 +124,12 @@ export class App {
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
+    const limit = options.bodyLimit;
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new RangeError(
+        `bodyLimit for ${method} "${path}" must be a whole number of bytes, got ${limit}`,
+      );
+    }
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
     path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
@@ -268,6 +274,7 @@ export class App {
         path: r.path,
         id: r.id,
         constant: this.#constant(r),
+        body_limit: bodyLimit(r),
       })),
       statics: this.#statics,
       native: this.#native,
@@ -289,6 +296,7 @@ export class App {
       // Each server counts its own hops; app.fetch uses the app's counter.
       counter: { hops: 0 },
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
+      streamHighWaterMark: resolved.streamHighWaterMark,
       signal: options.signal,
       onStartup: [...this.#onStartup],
       onShutdown: [...this.#onShutdown],
@@ -368,4 +376,9 @@ function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): 
     throw new TypeError(`app.${kind}() needs a function, got ${typeof fn}`);
   }
   return fn;
+}
+
+/** A route's own body limit, as Rust reads it (`null`: `maxBodyBytes`). */
+function bodyLimit(route: RouteDef): number | null {
+  return route.options.bodyLimit ?? null;
 }

@@ -2,6 +2,13 @@ import { checkStatus, Reply, type ReplyBody } from "./reply.ts";
 import { FerryRequest } from "./request.ts";
 import type { RequestSource } from "./_source.ts";
 import { BYTES, HTML, JSON_TYPE, TEXT } from "./_media.ts";
+import {
+  type SSEOptions,
+  sseSource,
+  type SSEWriter,
+  streamSource,
+  type StreamWriter,
+} from "./stream.ts";
 
 /**
  * Everything a handler or middleware gets for one request: the lazy
@@ -153,5 +160,56 @@ export class Context {
    */
   redirect(location: string, status = 302): Reply {
     return new Reply(null, status).set("location", location);
+  }
+
+  /**
+   * A streamed answer: the head goes out at once, then whatever `run`
+   * writes, as it writes it (HTTP/1.1 chunked, HTTP/2 DATA frames).
+   * `w.write()` waits while the client is behind; a client that leaves
+   * makes `w.closed` true and aborts `w.signal`. A throw from `run` ends
+   * the transfer as failed (logged).
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App();
+   * app.get("/log", (c) => c.stream(async (w) => {
+   *   for (let i = 0; i < 3; i++) await w.write(`line ${i}\n`);
+   * }));
+   * ```
+   */
+  stream(
+    run: (w: StreamWriter) => Promise<void> | void,
+    contentType = "application/octet-stream",
+  ): Reply {
+    return Reply.streamed(streamSource(run), this.#status, contentType);
+  }
+
+  /**
+   * A Server-Sent Events answer (`text/event-stream`, `cache-control:
+   * no-cache`): `s.send({ event, id, retry, data })` writes one event
+   * (objects as JSON, multi-line text as several `data:` lines), and a
+   * keep-alive comment goes out after `keepAliveMs` (default 15 s) without
+   * one. `s.lastEventId` is the client's `Last-Event-ID`. `compress()` leaves
+   * event streams uncompressed (other streams it flushes per chunk), so no
+   * event is ever held back.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App();
+   * app.get("/events", (c) => c.sse(async (s) => {
+   *   for (let i = 0; !s.closed && i < 10; i++) {
+   *     await s.send({ event: "tick", id: String(i), data: { i } });
+   *     await s.sleep(1000);
+   *   }
+   * }));
+   * ```
+   */
+  sse(run: (s: SSEWriter) => Promise<void> | void, options?: SSEOptions): Reply {
+    const source = sseSource(run, this.req.header("last-event-id"), options);
+    const reply = Reply.streamed(source, this.#status, "text/event-stream");
+    reply.set("cache-control", "no-cache");
+    return reply;
   }
 }

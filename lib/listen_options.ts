@@ -12,7 +12,7 @@
 export interface ListenOptions {
   /** TCP port; 0 picks a free one (see `server.addr.port`). @default 8000 */
   port?: number;
-  /** Address to bind. @default "0.0.0.0" */
+  /** Address to bind: `"0.0.0.0"` is every IPv4 interface; `"127.0.0.1"` keeps the server local. @default "0.0.0.0" */
   hostname?: string;
   /** Aborting it shuts the server down gracefully. */
   signal?: AbortSignal;
@@ -49,10 +49,34 @@ export interface ListenOptions {
   /** Time a handler may take; then Rust answers 504 and reclaims the slot. 0 disables it. @default 60000 */
   handlerTimeoutMs?: number;
   /**
+   * Time a connection may have response bytes waiting that the client does
+   * not take (its writes make no progress) before it is dropped, freeing the
+   * answer buffered for it. A client that reads slowly but steadily is kept:
+   * every write the socket accepts starts the clock again. It also bounds a
+   * graceful close (idle, shutdown) that makes no progress. 0 disables both.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * // Drop clients that stop reading for 5 s.
+   * const server = new App().get("/", () => "hi").listen({ port: 0, sendTimeoutMs: 5000 });
+   * await server.shutdown();
+   * ```
+   * @default 30000
+   */
+  sendTimeoutMs?: number;
+  /**
    * How long `shutdown()` waits for in-flight requests; requests whose handler
    * has not answered by then get 503 with `Retry-After: 1`. @default 10000
    */
   shutdownDeadlineMs?: number;
+  /**
+   * Bytes a streamed response may have on its way to a client that has not
+   * taken them yet; past it, `w.write()` / `s.send()` wait and a
+   * `ReadableStream` body is not pulled. Bounds the memory of a stream to
+   * a slow client. @default 65536
+   */
+  streamHighWaterMark?: number;
 }
 
 /** The native part of the options, as sent to Rust once. */
@@ -71,6 +95,7 @@ export interface NativeConfig {
   keepAliveTimeoutMs: number;
   bodyTimeoutMs: number;
   handlerTimeoutMs: number;
+  sendTimeoutMs: number;
 }
 
 function int(
@@ -92,7 +117,7 @@ function int(
 /** Checks options and fills in defaults. */
 export function resolveListenOptions(
   options: ListenOptions,
-): { native: NativeConfig; shutdownDeadlineMs: number } {
+): { native: NativeConfig; shutdownDeadlineMs: number; streamHighWaterMark: number } {
   const hostname = options.hostname ?? "0.0.0.0";
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(`listen() option hostname must be a non-empty string`);
@@ -124,7 +149,9 @@ export function resolveListenOptions(
       keepAliveTimeoutMs: int(options, "keepAliveTimeoutMs", 60_000, 1, 2 ** 31),
       bodyTimeoutMs: int(options, "bodyTimeoutMs", 30_000, 1, 2 ** 31),
       handlerTimeoutMs: int(options, "handlerTimeoutMs", 60_000, 0, 2 ** 31),
+      sendTimeoutMs: int(options, "sendTimeoutMs", 30_000, 0, 2 ** 31),
     },
     shutdownDeadlineMs: int(options, "shutdownDeadlineMs", 10_000, 0, 2 ** 31),
+    streamHighWaterMark: int(options, "streamHighWaterMark", 64 * 1024, 1, 2 ** 30),
   };
 }

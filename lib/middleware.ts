@@ -128,4 +128,11 @@ export interface RouteOptions {
    * applies. @default false
    */
   const?: boolean;
+  /**
+   * This route's request body limit in bytes, instead of `maxBodyBytes`
+   * (413 past it: before reading when the length is declared, as soon as
+   * it is crossed otherwise). Large uploads stream (`c.req.body`).
+   * @default {the listen() option `maxBodyBytes`}
+   */
+  bodyLimit?: number;
 }

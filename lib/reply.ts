@@ -1,5 +1,9 @@
 import { STATUS_TEXT } from "./http_error.ts";
 import { headerProblem } from "./_header_check.ts";
+import { ReadableSource, type StreamSource, toReadable } from "./_stream.ts";
+
+/** Bytes a streamed body may have on its way to a slow client before writes wait. */
+export const STREAM_HIGH_WATER_MARK = 64 * 1024;
 
 /** A response body Ferry can send without a stream. */
 export type ReplyBody = string | Uint8Array | null;
@@ -29,6 +33,14 @@ export class Reply {
   status: number;
   /** The body: text, bytes or none. */
   body: ReplyBody;
+  /**
+   * A streamed body (a `ReadableStream`, `c.stream()`, `c.sse()`): the head
+   * goes out at once and chunks follow as they are written; `body` is then
+   * `null`. Internal: set through `c.stream()`, `c.sse()` or a `Response`.
+   *
+   * @ignore
+   */
+  stream: StreamSource | undefined = undefined;
   /**
    * An error answer made by Ferry (problem+json): headers set with
    * `c.header()` apply to it, except `content-type`.
@@ -163,6 +175,7 @@ export class Reply {
     if (why === undefined) return this;
     const detail = `response header ${JSON.stringify(name)} was refused: ${why}`;
     console.error(`ferry: ${detail}; answering 500 instead`);
+    this.stream?.cancel(new Error(detail));
     return problem(500, detail);
   }
 
@@ -200,8 +213,14 @@ export class Reply {
       sent.status < 200;
     // Bytes, not a string: a string body would make Response add a
     // text/plain content-type that the network path does not send.
-    const body = typeof sent.body === "string" ? new TextEncoder().encode(sent.body) : sent.body;
-    return new Response(noBody ? null : body as BodyInit | null, {
+    let body: BodyInit | null = typeof sent.body === "string"
+      ? new TextEncoder().encode(sent.body)
+      : sent.body as BodyInit | null;
+    if (sent.stream) {
+      if (noBody) sent.stream.cancel(new Error("this status has no body"));
+      else body = toReadable(sent.stream, STREAM_HIGH_WATER_MARK);
+    }
+    return new Response(noBody ? null : body, {
       status: sent.status,
       statusText: STATUS_TEXT[sent.status] ?? "",
       headers,
@@ -213,10 +232,27 @@ export class Reply {
     return new Reply(text, status, TEXT);
   }
 
-  /** Copies a Web `Response` (reading its body) into a `Reply`. */
-  static async fromResponse(response: Response): Promise<Reply> {
-    const body = response.body === null ? null : new Uint8Array(await response.arrayBuffer());
-    const reply = new Reply(body, response.status);
+  /**
+   * A reply whose body is produced by `source` while it is sent (see
+   * `c.stream()` and `c.sse()`).
+   *
+   * @ignore
+   */
+  static streamed(source: StreamSource, status = 200, contentType?: string): Reply {
+    const reply = new Reply(null, status, contentType);
+    reply.stream = source;
+    return reply;
+  }
+
+  /**
+   * A Web `Response` as a `Reply`: same status and headers; its body is
+   * streamed (a body that ends before the next commit goes out whole, with
+   * `content-length`).
+   */
+  static fromResponse(response: Response): Reply {
+    const reply = response.body === null
+      ? new Reply(null, response.status)
+      : Reply.streamed(new ReadableSource(response.body), response.status);
     for (const [name, value] of response.headers) {
       if (name === "set-cookie") continue;
       reply.set(name, value);

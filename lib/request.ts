@@ -71,6 +71,15 @@ export class FerryRequest {
     return `http://${host}${this.path}${query ? `?${query}` : ""}`;
   }
 
+  /**
+   * Aborted when the client goes away before its answer is complete (or a
+   * handler timeout or shutdown ends the request): pass it to `fetch()`,
+   * database calls and timers to stop work nobody will receive.
+   */
+  get signal(): AbortSignal {
+    return this.#src.signal();
+  }
+
   /** Remote address as `ip:port`. */
   get remoteAddr(): string {
     return this.#src.remote();
@@ -144,33 +153,67 @@ export class FerryRequest {
     return this.#cookies = cookies;
   }
 
+  /**
+   * The body as a stream of chunks. A large or slow upload streams: its
+   * chunks arrive as the client sends them, a window at a time, so a slow
+   * reader slows the client instead of growing memory. A body that arrived
+   * with the head is one chunk. `null` for GET and HEAD. Read it once,
+   * either this way or with `text()`/`json()`/`bytes()`.
+   *
+   * @example Count the bytes of an upload as they arrive
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App();
+   * app.put("/upload", async (c) => {
+   *   let n = 0;
+   *   for await (const chunk of c.req.body ?? []) n += chunk.length;
+   *   return { bytes: n };
+   * }, { bodyLimit: 4 * 1024 ** 3 });
+   * ```
+   */
+  get body(): ReadableStream<Uint8Array> | null {
+    const streamed = this.#src.bodyStream();
+    if (streamed !== null) return streamed;
+    if (this.method === "GET" || this.method === "HEAD") return null;
+    const bytes = this.#src.body().slice();
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        if (bytes.length > 0) controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+  }
+
+  /** The whole body, read from its stream when it streams. */
+  #whole(): Uint8Array | Promise<Uint8Array> {
+    const streamed = this.#src.bodyStream();
+    if (streamed === null) return this.#src.body();
+    return new Response(streamed).arrayBuffer().then((buffer) => new Uint8Array(buffer));
+  }
+
   /** The body as a copy of its bytes. */
-  bytes(): Promise<Uint8Array> {
-    return Promise.resolve(this.#src.body().slice());
+  async bytes(): Promise<Uint8Array> {
+    const whole = this.#whole();
+    return whole instanceof Uint8Array ? whole.slice() : await whole;
   }
 
   /** The body as an `ArrayBuffer`. */
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return Promise.resolve(this.#src.body().slice().buffer);
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this.bytes()).buffer as ArrayBuffer;
   }
 
   /** The body decoded as UTF-8. */
   text(): Promise<string> {
-    return Promise.resolve(utf8.decode(this.#src.body()));
+    const whole = this.#whole();
+    if (whole instanceof Uint8Array) return Promise.resolve(utf8.decode(whole));
+    return whole.then((bytes) => utf8.decode(bytes));
   }
 
   /** The body parsed as JSON; invalid JSON is an `HttpError(400)`. */
   json<T = unknown>(): Promise<T> {
-    const text = utf8.decode(this.#src.body());
-    try {
-      return Promise.resolve(JSON.parse(text) as T);
-    } catch (error) {
-      return Promise.reject(
-        new HttpError(400, `The request body is not valid JSON: ${(error as Error).message}`, {
-          cause: error,
-        }),
-      );
-    }
+    const whole = this.#whole();
+    if (whole instanceof Uint8Array) return parseJson<T>(utf8.decode(whole));
+    return whole.then((bytes) => parseJson<T>(utf8.decode(bytes)));
   }
 
   /** The body parsed as `multipart/form-data` or URL-encoded form. */
@@ -186,11 +229,25 @@ export class FerryRequest {
   get raw(): Request {
     if (this.#raw) return this.#raw;
     const method = this.method;
-    const body = method === "GET" || method === "HEAD" ? null : this.#src.body().slice();
+    const body = method === "GET" || method === "HEAD"
+      ? null
+      : this.#src.bodyStream() ?? this.#src.body().slice();
     return this.#raw = new Request(this.url, {
       method,
       headers: this.headers,
       body,
     });
+  }
+}
+
+function parseJson<T>(text: string): Promise<T> {
+  try {
+    return Promise.resolve(JSON.parse(text) as T);
+  } catch (error) {
+    return Promise.reject(
+      new HttpError(400, `The request body is not valid JSON: ${(error as Error).message}`, {
+        cause: error,
+      }),
+    );
   }
 }

@@ -1,6 +1,8 @@
 import { Code, type Native } from "./_symbols.ts";
 import { lastError } from "./_native.ts";
-import { CANCELLED, Req } from "./_layout.ts";
+import { BODY, BodyChunk, CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
+import { HttpError } from "./http_error.ts";
+import { SlotStream } from "./_slot_stream.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
 import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
@@ -23,8 +25,22 @@ const SETTLE_TURNS = 8;
  */
 const EXPIRE_GRACE_MS = 250;
 
+/**
+ * Microtask turns a busy loop waits for streams that just got credit back
+ * to write their next chunk (a ReadableStream's pull takes several).
+ */
+const STREAM_SETTLE_TURNS = 32;
+
 /** Counters `ferry_server_stats` fills. */
-const STATS_LEN = 13;
+const STATS_LEN = 17;
+
+/** Where the chunks of a request body that streams in go. */
+interface BodyFeed {
+  generation: number;
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  /** Resolves the pending pull once its chunk arrived. */
+  resolve: (() => void) | undefined;
+}
 
 /** A route as the server runs it, indexed by the id Rust sends back. */
 export interface RunnableRoute {
@@ -69,6 +85,8 @@ export interface ServerStats {
     commit: number;
     setBody: number;
     readOverflow: number;
+    /** `ferry_stream_write` calls: stream chunks too large for the slot. */
+    streamWrite: number;
     total: number;
   };
   /** FFI calls per request handed to JavaScript. */
@@ -99,6 +117,14 @@ export interface ServerStats {
    * released them, and the handlers' reads of them throw.
    */
   cancelled: number;
+  /** Streamed responses still being sent. */
+  streamsOpen: number;
+  /** Stream chunks Rust received (several writes between two commits make one). */
+  chunksIn: number;
+  /** Stream chunks Rust handed to hyper. */
+  chunksOut: number;
+  /** FFI calls per stream chunk received (commits are shared with everything else). */
+  ffiCallsPerChunk: number;
 }
 
 interface Counters extends HopCounter {
@@ -120,6 +146,7 @@ export interface ServerInit {
   routes: readonly RunnableRoute[];
   counter: HopCounter;
   shutdownDeadlineMs: number;
+  streamHighWaterMark: number;
   signal?: AbortSignal;
   onStartup: (() => void | Promise<void>)[];
   onShutdown: (() => void | Promise<void>)[];
@@ -154,6 +181,8 @@ export class Server implements AsyncDisposable {
   #id: number;
   #slots: number;
   #slotBytes: number;
+  #reqBytes: number;
+  #resBytes: number;
   #u8: Uint8Array;
   #u32: Uint32Array;
   #drainIds: Uint32Array;
@@ -168,6 +197,16 @@ export class Server implements AsyncDisposable {
   #sources: (SlotSource | undefined)[];
   /** Generation of the slot being written (for `ferry_set_body`). */
   #writing = 0;
+  /** Streamed answers by slot, from their head until they end. */
+  #streams: (SlotStream | undefined)[];
+  /** Streams with something for the next commit. */
+  #dirty: SlotStream[] = [];
+  #markDirty = (stream: SlotStream) => this.#queueStream(stream);
+  #streamWrites = 0;
+  #highWaterMark: number;
+  /** Request bodies streaming in, by slot: where their next chunk goes. */
+  #bodies: (BodyFeed | undefined)[];
+  #openBody = (source: SlotSource) => this.#bodyStream(source);
   #pending = 0;
   /** Requests whose plan returned a promise that has not settled yet. */
   #unsettled = 0;
@@ -184,6 +223,15 @@ export class Server implements AsyncDisposable {
   #onShutdown: (() => void | Promise<void>)[];
   #finalNative = new Float64Array(STATS_LEN);
   #flushBound = () => this.#flush();
+  #streamFlushQueued = false;
+  #streamFlushBound = () => {
+    this.#streamFlushQueued = false;
+    if (this.#parked) this.#flush();
+  };
+  /** Streams whose head is not sent yet and which have not ended. */
+  #fresh = 0;
+  /** Streams given credit back in this batch. */
+  #refilling = 0;
 
   /** Use `app.listen()`; this constructor is internal. */
   constructor(init: ServerInit) {
@@ -192,9 +240,14 @@ export class Server implements AsyncDisposable {
     this.#id = id;
     this.#slots = init.slots;
     this.#slotBytes = init.requestSlotBytes + init.responseSlotBytes;
+    this.#reqBytes = init.requestSlotBytes;
+    this.#resBytes = init.responseSlotBytes;
     this.#routes = init.routes;
     this.#sources = new Array(init.slots).fill(undefined);
+    this.#streams = new Array(init.slots).fill(undefined);
+    this.#bodies = new Array(init.slots).fill(undefined);
     this.#deadline = init.shutdownDeadlineMs;
+    this.#highWaterMark = init.streamHighWaterMark;
     this.#counters = Object.assign(init.counter, {
       drain: 0,
       wait: 0,
@@ -209,7 +262,9 @@ export class Server implements AsyncDisposable {
     this.#u8 = new Uint8Array(arena);
     this.#u32 = new Uint32Array(arena);
     this.#drainIds = new Uint32Array(view(lib.ferry_server_drain_ids(id), this.#slots * 8));
-    this.#commitIds = new Uint32Array(view(lib.ferry_server_commit_ids(id), this.#slots * 8));
+    this.#commitIds = new Uint32Array(
+      view(lib.ferry_server_commit_ids(id), this.#slots * Op.WORDS * 4),
+    );
     this.#writer = new ReplyWriter(
       this.#u8,
       this.#u32,
@@ -255,7 +310,9 @@ export class Server implements AsyncDisposable {
     const counters = this.#counters;
     let streak = 0;
     while (!this.#closed) {
-      // One crossing per batch: commit the answers so far, drive I/O, drain.
+      // One crossing per batch: commit the answers and stream chunks so
+      // far, drive I/O, drain.
+      if (this.#dirty.length > 0) this.#flushStreams();
       const n = lib.ferry_pump(id, this.#pending, max);
       this.#pending = 0;
       counters.drain++;
@@ -264,6 +321,8 @@ export class Server implements AsyncDisposable {
         for (let i = 0; i < 2 * n; i += 2) {
           const slot = ids[i];
           if (slot & CANCELLED) this.#cancel(slot & ~CANCELLED, ids[i + 1]);
+          else if (slot & WRITABLE) this.#writable(slot & ~WRITABLE, ids[i + 1]);
+          else if (slot & BODY) this.#bodyChunk(slot & ~BODY, ids[i + 1]);
           else this.#dispatch(slot, ids[i + 1]);
         }
         // Let promise continuations run; every 16 busy batches, also give
@@ -273,7 +332,19 @@ export class Server implements AsyncDisposable {
           // Async answers that settle within a few microtask turns (an
           // async handler awaiting the body, async middleware) make this
           // batch's commit instead of waiting a whole batch for the next.
-          for (let i = 0; i < SETTLE_TURNS && this.#unsettled > 0; i++) await null;
+          // A fresh stream whose body ends within them (a Response with a
+          // ready body) then goes out whole, with content-length.
+          for (let i = 0; i < SETTLE_TURNS && this.#unsettled + this.#fresh > 0; i++) {
+            await null;
+          }
+          // A stream given credit back refills within a few turns (a
+          // ReadableStream's pull, a writer's await): commit its next chunk
+          // with this pump instead of parking and paying a wake-up.
+          for (let i = 0; i < STREAM_SETTLE_TURNS && this.#refilling > 0; i++) {
+            if (this.#dirty.length > 0) break;
+            await null;
+          }
+          this.#refilling = 0;
           continue;
         }
       } else if (n < 0) {
@@ -293,6 +364,7 @@ export class Server implements AsyncDisposable {
       // with no draining), where waking their connections is a local
       // queue push; `ferry_commit` from outside costs an eventfd write per
       // answer (profiled: ~6% of responses took that path).
+      if (this.#dirty.length > 0) this.#flushStreams();
       if (this.#pending > 0) {
         counters.drain++;
         lib.ferry_pump(id, this.#pending, 0);
@@ -319,7 +391,7 @@ export class Server implements AsyncDisposable {
     const offset = slot * this.#slotBytes;
     const u32 = this.#u32;
     const route = this.#routes[u32[(offset >>> 2) + Req.ROUTE]];
-    const source = new SlotSource(this.#u8, u32, offset, slot, generation, this);
+    const source = new SlotSource(this.#u8, u32, offset, slot, generation, this, this.#openBody);
     this.#sources[slot] = source;
     if (route === undefined) {
       this.#answer(slot, generation, problem(500, "Unknown route id."), source);
@@ -346,8 +418,27 @@ export class Server implements AsyncDisposable {
     // Over already (client gone, timed out, server closed): the slot was
     // handed back, and may carry another request; never write into it.
     if (source.released) return;
+    if (reply.stream !== undefined && reply.sealed() === reply) {
+      // The head (and first chunks) go with the next commit; the request
+      // stays readable while the stream runs.
+      const stream = new SlotStream(
+        slot,
+        generation,
+        reply,
+        source,
+        reply.stream,
+        this.#highWaterMark,
+        this.#markDirty,
+      );
+      this.#streams[slot] = stream;
+      this.#fresh++;
+      this.#queueStream(stream);
+      stream.start();
+      return;
+    }
     source.release();
     this.#sources[slot] = undefined;
+    this.#endBody(slot, "the handler answered before reading the whole body");
     this.#writing = generation;
     try {
       this.#writer.write(slot, reply);
@@ -357,25 +448,194 @@ export class Server implements AsyncDisposable {
     this.#handBack(slot, generation);
   }
 
-  /** Queues `(slot, generation)` for the next commit, which lets it go. */
-  #handBack(slot: number, generation: number): void {
-    const at = this.#pending++ * 2;
-    this.#commitIds[at] = slot;
-    this.#commitIds[at + 1] = generation;
+  /** Queues an entry for the next commit: `(slot, generation, ops, length)`. */
+  #handBack(slot: number, generation: number, ops: number = Op.ANSWER, length = 0): void {
+    // The commit array is Rust memory, freed with a closed server.
+    if (this.#closed) return;
+    const at = this.#pending++ * Op.WORDS;
+    const ids = this.#commitIds;
+    ids[at] = slot;
+    ids[at + 1] = generation;
+    ids[at + 2] = ops;
+    ids[at + 3] = length;
   }
 
   /**
    * Rust says the request in `(slot, generation)` is over while a handler
-   * holds it: its reads throw from now on, its answer will be dropped, and
-   * the slot goes back with the next commit. A stale entry (already
-   * answered, or a request JavaScript never saw) is ignored.
+   * holds it: its reads throw from now on, its answer will be dropped (a
+   * stream is cancelled), and the slot goes back with the next commit. A
+   * stale entry (already answered, or a request JavaScript never saw) is
+   * ignored.
    */
   #cancel(slot: number, generation: number): void {
     const source = this.#sources[slot];
     if (source === undefined || source.generation !== generation) return;
-    source.release();
+    source.release("over", true);
     this.#sources[slot] = undefined;
-    this.#handBack(slot, generation);
+    this.#endBody(slot, "the request is over (client gone, body too large or too slow)");
+    const stream = this.#streams[slot];
+    if (stream !== undefined) {
+      this.#streams[slot] = undefined;
+      if (!stream.headSent) this.#fresh--;
+      stream.cancel("the client went away");
+    }
+    this.#handBack(slot, generation, Op.RELEASE);
+  }
+
+  /** Rust took every byte of a stream: its producer may write again. */
+  #writable(slot: number, generation: number): void {
+    const stream = this.#streams[slot];
+    if (stream !== undefined && stream.generation === generation) {
+      stream.writable();
+      this.#refilling++;
+    }
+  }
+
+  /**
+   * The stream of a request body that is still arriving: each read asks
+   * Rust for the next chunk with a `PULL` entry in the next commit, and the
+   * chunk comes back as a body event (`#bodyChunk`). Nothing is read ahead
+   * in JavaScript (`highWaterMark: 0`): a slow reader slows the client.
+   */
+  #bodyStream(source: SlotSource): ReadableStream<Uint8Array> {
+    const { slot, generation } = source;
+    const feed: BodyFeed = { generation, controller: undefined, resolve: undefined };
+    this.#bodies[slot] = feed;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        feed.controller = controller;
+      },
+      pull: () =>
+        new Promise<void>((resolve) => {
+          if (this.#bodies[slot] !== feed || source.released) return resolve();
+          feed.resolve = resolve;
+          this.#handBack(slot, generation, Op.PULL);
+          if (this.#parked && !this.#flushQueued) {
+            this.#flushQueued = true;
+            queueMicrotask(this.#flushBound);
+          }
+        }),
+      cancel: () => {
+        if (this.#bodies[slot] === feed) this.#bodies[slot] = undefined;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** The next chunk of a streamed request body is in the slot's response area. */
+  #bodyChunk(slot: number, generation: number): void {
+    const feed = this.#bodies[slot];
+    if (feed === undefined || feed.generation !== generation) return;
+    const at = slot * this.#slotBytes + this.#reqBytes;
+    const length = this.#u32[at >>> 2];
+    const flags = this.#u32[(at >>> 2) + 1];
+    const controller = feed.controller!;
+    const resolve = feed.resolve;
+    feed.resolve = undefined;
+    if (flags & BodyChunk.FAILED) {
+      this.#bodies[slot] = undefined;
+      controller.error(
+        new HttpError(
+          400,
+          "The request body could not be read whole (too large, too slow, or the client left).",
+        ),
+      );
+    } else {
+      if (length > 0) {
+        const start = at + BodyChunk.PREFIX;
+        controller.enqueue(this.#u8.slice(start, start + length));
+      }
+      if (flags & BodyChunk.END) {
+        this.#bodies[slot] = undefined;
+        controller.close();
+      }
+    }
+    resolve?.();
+  }
+
+  /** The request's body stream, if one is open, fails with `why`. */
+  #endBody(slot: number, why: string): void {
+    const feed = this.#bodies[slot];
+    if (feed === undefined) return;
+    this.#bodies[slot] = undefined;
+    try {
+      feed.controller?.error(new Error(`The request body is gone: ${why}.`));
+    } catch { /* already closed */ }
+    feed.resolve?.();
+  }
+
+  #queueStream(stream: SlotStream): void {
+    if (stream.queued) return;
+    stream.queued = true;
+    this.#dirty.push(stream);
+    // A running loop commits it at its next pump; a parked one commits on
+    // its own, after a macrotask turn, so that the writes of every timer
+    // and I/O callback of this turn (an SSE fan-out) share one commit.
+    if (this.#parked && !this.#streamFlushQueued) {
+      this.#streamFlushQueued = true;
+      setTimeout(this.#streamFlushBound, 0);
+    }
+  }
+
+  /**
+   * Turns every stream with news into one commit entry: its head (with the
+   * chunks so far as its body; a stream already ended goes out as a whole
+   * answer with `content-length`), its next chunk in the slot's response
+   * area (or, past the area, one `ferry_stream_write`), a request for a
+   * writable event when it is out of credit, its end.
+   */
+  #flushStreams(): void {
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const stream of dirty) {
+      stream.queued = false;
+      const { slot, generation } = stream;
+      if (stream.closed || this.#streams[slot] !== stream) continue;
+      let ops = 0;
+      let length = 0;
+      if (!stream.headSent) {
+        stream.headSent = true;
+        this.#fresh--;
+        const head = stream.head;
+        head.body = stream.pendingBytes > 0 ? stream.takeBytes() : null;
+        this.#writing = generation;
+        this.#writer.write(slot, head);
+        head.body = null;
+        if (stream.ended && !stream.failed) {
+          this.#endStream(stream);
+          this.#handBack(slot, generation, Op.ANSWER);
+          continue;
+        }
+        ops = Op.HEAD;
+      } else if (stream.pendingBytes > 0) {
+        const bytes = stream.takeBytes();
+        if (bytes.length <= this.#resBytes) {
+          this.#u8.set(bytes, slot * this.#slotBytes + this.#reqBytes);
+          ops |= Op.CHUNK;
+          length = bytes.length;
+        } else {
+          this.#streamWrites++;
+          this.#lib.ferry_stream_write(this.#id, slot, generation, bytes, bytes.length);
+        }
+      }
+      if (stream.blocked && !stream.waitSent && !stream.ended) {
+        stream.waitSent = true;
+        ops |= Op.WAIT;
+      }
+      if (stream.ended) {
+        ops |= stream.failed ? Op.ABORT : Op.END;
+        this.#endStream(stream);
+      }
+      if (ops !== 0) this.#handBack(slot, generation, ops, length);
+    }
+  }
+
+  /** The stream's last entry is queued: the request is no longer read. */
+  #endStream(stream: SlotStream): void {
+    this.#endBody(stream.slot, "the response ended before the body was read");
+    this.#streams[stream.slot] = undefined;
+    if (!stream.headSent) this.#fresh--;
+    stream.source.release();
+    this.#sources[stream.slot] = undefined;
   }
 
   #answerLater(slot: number, generation: number, reply: Reply, source: SlotSource): void {
@@ -392,7 +652,9 @@ export class Server implements AsyncDisposable {
 
   #flush(): void {
     this.#flushQueued = false;
-    if (this.#pending === 0 || this.#closed) return;
+    if (this.#closed) return;
+    if (this.#dirty.length > 0) this.#flushStreams();
+    if (this.#pending === 0) return;
     this.#lib.ferry_commit(this.#id, this.#pending);
     this.#counters.commit++;
     this.#pending = 0;
@@ -417,7 +679,7 @@ export class Server implements AsyncDisposable {
     const native = this.#closed ? this.#finalNative : new Float64Array(STATS_LEN);
     if (!this.#closed) this.#lib.ferry_server_stats(this.#id, native, native.length);
     const [requests, toJs, nativeAnswers, wakes, full, drained, batches] = native;
-    const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow;
+    const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow + this.#streamWrites;
     return {
       requests,
       toJs,
@@ -428,6 +690,7 @@ export class Server implements AsyncDisposable {
         commit: c.commit,
         setBody: c.setBody,
         readOverflow: c.readOverflow,
+        streamWrite: this.#streamWrites,
         total,
       },
       ffiCallsPerRequest: toJs ? total / toJs : 0,
@@ -442,6 +705,10 @@ export class Server implements AsyncDisposable {
       abandoned: native[10],
       timeouts: native[11],
       cancelled: native[12],
+      streamsOpen: native[13],
+      chunksIn: native[14],
+      chunksOut: native[15],
+      ffiCallsPerChunk: native[14] ? total / (toJs + native[14]) : 0,
     };
   }
 
@@ -521,8 +788,11 @@ export class Server implements AsyncDisposable {
 
   #releaseAll(): void {
     for (let slot = 0; slot < this.#sources.length; slot++) {
-      this.#sources[slot]?.release("closed");
+      this.#endBody(slot, "the server shut down");
+      this.#sources[slot]?.release("closed", true);
       this.#sources[slot] = undefined;
+      this.#streams[slot]?.cancel("the server shut down");
+      this.#streams[slot] = undefined;
     }
   }
 

@@ -24,6 +24,8 @@ const source: RequestSource = {
   headerText: () => "",
   body: () => new Uint8Array(),
   remote: () => "",
+  signal: () => new AbortController().signal,
+  bodyStream: () => null,
 };
 
 const REQUESTS = 100;

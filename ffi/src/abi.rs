@@ -182,7 +182,8 @@ pub extern "C" fn ferry_server_drain_ids(id: u32) -> *mut c_void {
     })
 }
 
-/// Start of the shared `u32` array of `(slot, generation)` pairs to commit.
+/// Start of the shared `u32` array of commit entries (`slot, generation,
+/// op, length`: see `layout::op`), `4 * slots` words.
 #[no_mangle]
 pub extern "C" fn ferry_server_commit_ids(id: u32) -> *mut c_void {
     guard!(std::ptr::null_mut(), {
@@ -264,6 +265,33 @@ pub unsafe extern "C" fn ferry_set_body(
     })
 }
 
+/// Hands a stream chunk too large for the slot's response area to the
+/// stream of `(slot, generation)` (copied once). Returns 0, or
+/// `Code::Closed` when that request is over (the client left).
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_stream_write(
+    id: u32,
+    slot: u32,
+    generation: u32,
+    buf: *const u8,
+    len: u32,
+) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        let (Some(s), Some(chunk)) = (server(id), unsafe { bytes(buf, len) }) else {
+            return Code::BadArgument as i32;
+        };
+        if s.stream_write(slot, generation, chunk) {
+            0
+        } else {
+            Code::Closed as i32
+        }
+    })
+}
+
 /// Copies the overflowed request record of `(slot, generation)` into `buf`;
 /// returns the bytes copied, or `Code::BadArgument` for a stale pair.
 ///
@@ -325,6 +353,10 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
             c.abandoned.load(Ordering::Relaxed) as f64,
             c.timeouts.load(Ordering::Relaxed) as f64,
             c.cancelled.load(Ordering::Relaxed) as f64,
+            c.streams_open.load(Ordering::Relaxed) as f64,
+            c.chunks_in.load(Ordering::Relaxed) as f64,
+            c.chunks_out.load(Ordering::Relaxed) as f64,
+            c.stream_writes.load(Ordering::Relaxed) as f64,
         ];
         let n = values.len().min(len as usize);
         // SAFETY: `out` is valid for `len >= n` f64s (the caller's contract).

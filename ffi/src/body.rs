@@ -1,5 +1,6 @@
-//! The response body type: a whole buffer on the hot path, or a boxed
-//! stream (static files, compression of large bodies).
+//! The response body type: a whole buffer (everything TypeScript, const
+//! routes and Rust's own errors answer, compressed or not), or a boxed
+//! stream (static files above one read, and their compression).
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -19,7 +20,6 @@ pub(crate) fn empty() -> Body {
 }
 
 /// A streamed body.
-#[allow(dead_code)] // used by static files and compression
 pub(crate) fn streamed<B>(body: B) -> Body
 where
     B: http_body::Body<Data = Bytes, Error = std::io::Error> + Send + 'static,

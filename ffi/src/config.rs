@@ -17,6 +17,10 @@ pub(crate) struct RouteConfig {
     /// For a const route: the precomputed answer Rust serves itself.
     #[serde(default)]
     pub(crate) constant: Option<ConstAnswer>,
+    /// The route's own body limit in bytes (413 past it), instead of
+    /// `max_body_bytes`.
+    #[serde(default)]
+    pub(crate) body_limit: Option<u64>,
 }
 
 /// A response computed once by TypeScript and then served by Rust.
@@ -42,12 +46,16 @@ pub(crate) enum Engine {
     Thread,
 }
 
-/// Everything `ferry_server_start` needs. Field defaults match `lib/`'s
-/// documented `ListenOptions` defaults.
+/// Everything `ferry_server_start` needs. TypeScript always sends every
+/// field (`resolveListenOptions` in lib/listen_options.ts fills them in);
+/// these defaults, used only when a field is missing, match its documented
+/// `@default`s (`defaults_match_the_typescript_defaults` holds them to it).
 #[derive(Deserialize, Debug, Clone)]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct ServerConfig {
+    /// Address to bind; `0.0.0.0` (every IPv4 interface), as in TypeScript.
     pub(crate) hostname: String,
+    /// TCP port; 0 picks a free one.
     pub(crate) port: u16,
     pub(crate) routes: Vec<RouteConfig>,
     /// Static file mounts.
@@ -81,12 +89,16 @@ pub(crate) struct ServerConfig {
     /// JavaScript the request is over (its release frees the slot), ms; 0
     /// disables it.
     pub(crate) handler_timeout_ms: u64,
+    /// Time a connection may have bytes waiting to be written with none
+    /// accepted, and a connection asked to close may take to do so, before
+    /// it is dropped, ms; 0 disables both (see `watchdog`).
+    pub(crate) send_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            hostname: "127.0.0.1".into(),
+            hostname: "0.0.0.0".into(),
             port: 8000,
             routes: Vec::new(),
             statics: Vec::new(),
@@ -103,6 +115,7 @@ impl Default for ServerConfig {
             keep_alive_timeout_ms: 60_000,
             body_timeout_ms: 30_000,
             handler_timeout_ms: 60_000,
+            send_timeout_ms: 30_000,
         }
     }
 }
@@ -139,6 +152,36 @@ mod tests {
         assert_eq!(c.port, 0);
         assert_eq!(c.max_body_bytes, 16 * 1024 * 1024);
         assert_eq!(c.routes.len(), 1);
+    }
+
+    /// The `@default`s of lib/listen_options.ts, by hand: a change there
+    /// must be made here too.
+    #[test]
+    fn defaults_match_the_typescript_defaults() {
+        let c = ServerConfig::parse(b"{}").unwrap();
+        assert_eq!((c.hostname.as_str(), c.port), ("0.0.0.0", 8000));
+        assert_eq!(
+            (c.slots, c.request_slot_bytes, c.response_slot_bytes),
+            (4096, 4096, 4096)
+        );
+        assert_eq!((c.engine, c.threads), (Engine::Pump, 1));
+        assert_eq!(
+            (c.max_body_bytes, c.max_header_bytes, c.max_url_bytes),
+            (16 * 1024 * 1024, 16 * 1024, 8 * 1024)
+        );
+        assert_eq!(
+            (
+                c.header_timeout_ms,
+                c.keep_alive_timeout_ms,
+                c.body_timeout_ms,
+                c.handler_timeout_ms,
+                c.send_timeout_ms
+            ),
+            (10_000, 60_000, 30_000, 60_000, 30_000)
+        );
+        let ts = include_str!("../../lib/listen_options.ts");
+        assert!(ts.contains(r#"options.hostname ?? "0.0.0.0""#));
+        assert!(ts.contains(r#"int(options, "sendTimeoutMs", 30_000,"#));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use http::{HeaderMap, Response, StatusCode};
 
 use crate::body::{full, Body};
 use crate::config::RouteConfig;
+use crate::response::is_connection_header;
 
 /// One precomputed answer.
 pub(crate) struct Constant {
@@ -35,6 +36,10 @@ pub(crate) struct Constants {
 
 impl Constants {
     /// Collects the const routes of a route table, checking their headers.
+    /// Headers hyper owns (`response::CONNECTION_HEADERS`) are dropped, as
+    /// on the dynamic path, with a note at start-up: a handler's
+    /// `content-length` that disagreed with the body would desync every
+    /// keep-alive connection the route answers on.
     pub(crate) fn from_routes(routes: &[RouteConfig]) -> Result<Constants, String> {
         let mut by_route = HashMap::new();
         for route in routes {
@@ -50,6 +55,13 @@ impl Constants {
                 let value = HeaderValue::from_str(value).map_err(|_| {
                     format!("const route {}: bad header value {value:?}", route.path)
                 })?;
+                if is_connection_header(&name) {
+                    eprintln!(
+                        "ferry: const route {}: dropped the {name} header (Ferry frames answers itself)",
+                        route.path
+                    );
+                    continue;
+                }
                 headers.append(name, value);
             }
             let body = Bytes::from(answer.body.clone());
@@ -71,5 +83,39 @@ impl Constants {
             return None;
         }
         self.by_route.get(route)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConstAnswer;
+
+    #[test]
+    fn const_answers_drop_the_headers_dynamic_answers_drop() {
+        let headers = [
+            ("content-length", "5"),
+            ("transfer-encoding", "chunked"),
+            ("connection", "close"),
+            ("x-kept", "1"),
+        ];
+        let route = RouteConfig {
+            method: "GET".into(),
+            path: "/c".into(),
+            id: 7,
+            constant: Some(ConstAnswer {
+                status: 200,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body: "héllo".as_bytes().to_vec(),
+            }),
+            body_limit: None,
+        };
+        let constants = Constants::from_routes(&[route]).unwrap();
+        let response = constants.get(&7).unwrap().response();
+        let names: Vec<_> = response.headers().keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-kept"]);
     }
 }

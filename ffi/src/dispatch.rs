@@ -23,17 +23,18 @@ use bytes::Bytes;
 use http::header::{HeaderValue, ALLOW, CONTENT_LENGTH};
 use http::request::Parts;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 
 use crate::body;
 use crate::config::ServerConfig;
 use crate::native::Exchange;
-use crate::record::{write_request, RequestParts};
+use crate::record::{mark_body_stream, write_request, RequestParts};
 use crate::response::{problem, shutting_down, unavailable, Body};
 use crate::router::Routed;
 use crate::server::Shared;
 use crate::slots::{Answer, Slots};
+use crate::stream::body_in::{self, BodyIn, Failure};
 use crate::watchdog::Activity;
 
 /// One connection as its requests see it: the server, the connection's
@@ -195,7 +196,7 @@ fn start(peer: &Arc<Peer>, parts: Parts, body: Incoming) -> State {
         Ok(found) => found,
         Err(answer) => return native(shared, answer),
     };
-    match publish(shared, peer, &parts, route, &params, &Bytes::new()) {
+    match publish(shared, peer, &parts, route, &params, &Bytes::new(), None) {
         Ok(id) => State::Wait(id),
         Err(answer) => native(shared, answer),
     }
@@ -213,24 +214,96 @@ async fn slow(peer: Arc<Peer>, parts: Parts, body: Incoming, static_path: bool) 
         Ok(found) => found,
         Err(answer) => return Answered::Native(answer),
     };
-    let body = match read_body(&shared.config, &parts.headers, body).await {
+    let limit = shared.body_limits.get(route as usize).copied();
+    let limit = limit.unwrap_or(shared.config.max_body_bytes);
+    let body = match start_body(&shared.config, &parts.headers, body, limit).await {
         Ok(body) => body,
         Err(answer) => return Answered::Native(answer),
     };
-    let published = publish(shared, &peer, &parts, route, &params, &body);
-    // The slot holds a copy now: don't keep the body alive across the wait.
-    drop((body, params, parts));
-    match published {
-        Ok(id) => {
-            let wait = JsWait {
-                slots: &shared.slots,
-                id,
-                done: false,
-            };
-            Answered::Js(wait.await)
+    let (whole, rest) = match body {
+        BodyStart::Whole(bytes) => (bytes, None),
+        BodyStart::Streaming { first, incoming } => {
+            let seen = first.len() as u64;
+            let body_in = Arc::new(BodyIn::default());
+            (Bytes::new(), Some((body_in, first, incoming, seen)))
         }
-        Err(answer) => Answered::Native(answer),
+    };
+    let streamed = rest.as_ref().map(|(body_in, ..)| body_in.clone());
+    let published = publish(shared, &peer, &parts, route, &params, &whole, streamed);
+    // The slot holds a copy now: don't keep the body alive across the wait.
+    drop((whole, params, parts));
+    let id = match published {
+        Ok(id) => id,
+        Err(answer) => return Answered::Native(answer),
+    };
+    let wait = JsWait {
+        slots: &shared.slots,
+        id,
+        done: false,
+    };
+    let Some((body_in, first, incoming, seen)) = rest else {
+        return Answered::Js(wait.await);
+    };
+    Answered::Js(stream_body(shared, id, wait, body_in, first, incoming, seen, limit).await)
+}
+
+/// Waits for the answer to slot `id` while its body streams in: a body
+/// that grows past `limit`, stalls, or breaks is answered 413, 408 or 400
+/// (JavaScript is told the request is over, and its body stream fails).
+#[allow(clippy::too_many_arguments)]
+async fn stream_body(
+    shared: &Shared,
+    id: u32,
+    wait: JsWait<'_>,
+    body_in: Arc<BodyIn>,
+    first: Bytes,
+    incoming: Incoming,
+    seen: u64,
+    limit: u64,
+) -> Response<Body> {
+    let slots = &shared.slots;
+    let generation = slots.cell(id).generation.load(Ordering::Acquire);
+    let idle = Duration::from_millis(shared.config.body_timeout_ms);
+    let wake = || slots.body_ready(id, generation);
+    if !first.is_empty() && body_in.push_first(first) {
+        wake();
     }
+    let reader = body_in::read_into(incoming, &body_in, seen, limit, idle, wake);
+    let mut reader = std::pin::pin!(reader);
+    let mut wait = std::pin::pin!(wait);
+    let mut reading = true;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(response) = wait.as_mut().poll(cx) {
+            return Poll::Ready(response);
+        }
+        if reading {
+            if let Poll::Ready(read) = reader.as_mut().poll(cx) {
+                reading = false;
+                if let Err(failure) = read {
+                    let (status, detail) = match failure {
+                        Failure::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, too_large(limit)),
+                        Failure::TooSlow => (
+                            StatusCode::REQUEST_TIMEOUT,
+                            "the request body arrived too slowly".to_string(),
+                        ),
+                        Failure::Broken => (
+                            StatusCode::BAD_REQUEST,
+                            "the request body could not be read".to_string(),
+                        ),
+                    };
+                    slots.answer(id, Some(generation), || problem(status, &detail));
+                    // Polled again at once: the answer is there.
+                    cx.waker().wake_by_ref();
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn too_large(limit: u64) -> String {
+    format!("the request body is larger than {limit} bytes")
 }
 
 /// Routes the request: the route id and parameters, or the answer Rust
@@ -336,6 +409,7 @@ fn publish(
     route: u32,
     params: &[String],
     body: &Bytes,
+    streamed: Option<Arc<BodyIn>>,
 ) -> Result<u32, Response<Body>> {
     let slots = &shared.slots;
     let Some(id) = slots.acquire() else {
@@ -354,6 +428,10 @@ fn publish(
     };
     write_request(slots, id, &request);
     let cell = slots.cell(id);
+    if let Some(body_in) = streamed {
+        mark_body_stream(slots, id);
+        *cell.body_in.lock() = Some(body_in);
+    }
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
     if !slots.begin_waiting(id) {
         // Shutdown passed its deadline (`Server::expire`): JavaScript takes
@@ -422,47 +500,105 @@ pub(crate) async fn sweep_timeouts(shared: Arc<Shared>, limit: Duration) {
     }
 }
 
-async fn read_body(
+/// A request body: whole (it arrived with the head, or is small), or still
+/// arriving (streamed to JavaScript as it comes).
+enum BodyStart {
+    Whole(Bytes),
+    Streaming { first: Bytes, incoming: Incoming },
+}
+
+/// Bodies up to this size (declared) are read whole before JavaScript
+/// runs; larger or undeclared ones that have not fully arrived stream.
+const WHOLE_BELOW: u64 = body_in::WINDOW as u64;
+
+/// Reads what has arrived of the body. A declared length over `limit` is
+/// refused before reading (413, no `100 Continue`).
+async fn start_body(
     config: &ServerConfig,
     headers: &http::HeaderMap,
-    body: Incoming,
-) -> Result<Bytes, Response<Body>> {
+    mut body: Incoming,
+    limit: u64,
+) -> Result<BodyStart, Response<Body>> {
     if body.is_end_stream() {
-        return Ok(Bytes::new());
+        return Ok(BodyStart::Whole(Bytes::new()));
     }
-    let too_large = || {
-        let detail = format!(
-            "the request body is larger than {} bytes",
-            config.max_body_bytes
-        );
-        problem(StatusCode::PAYLOAD_TOO_LARGE, &detail)
-    };
+    let refuse = || problem(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit));
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > config.max_body_bytes) {
-        return Err(too_large());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(refuse());
     }
-    let limited = Limited::new(body, config.max_body_bytes as usize);
-    let timeout = Duration::from_millis(config.body_timeout_ms);
-    let mut collect = std::pin::pin!(limited.collect());
-    // A small body usually arrived with the head: try once before arming a
-    // timer (a timer armed and dropped per request showed in profiles).
-    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
-    let collected = match first {
-        Poll::Ready(done) => Ok(done),
-        Poll::Pending => tokio::time::timeout(timeout, collect).await,
-    };
-    match collected {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(_)) => Err(problem(
+    let broken = || {
+        problem(
             StatusCode::BAD_REQUEST,
             "the request body could not be read",
-        )),
+        )
+    };
+    let mut got: Vec<Bytes> = Vec::new();
+    let mut seen = 0u64;
+    // A small body usually arrived with the head: take what is there
+    // without arming a timer (a timer per request showed in profiles).
+    loop {
+        let polled =
+            std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await;
+        match polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    seen += data.len() as u64;
+                    if seen > limit {
+                        return Err(refuse());
+                    }
+                    got.push(data);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => return Err(broken()),
+            Poll::Ready(None) => return Ok(BodyStart::Whole(concat(got))),
+            Poll::Pending => break,
+        }
+    }
+    if declared.is_none_or(|n| n > WHOLE_BELOW) {
+        return Ok(BodyStart::Streaming {
+            first: concat(got),
+            incoming: body,
+        });
+    }
+    // Small and declared: read the rest whole, within the body timeout.
+    let timeout = Duration::from_millis(config.body_timeout_ms);
+    let rest = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| broken())?.into_data() else {
+                continue;
+            };
+            seen += data.len() as u64;
+            if seen > limit {
+                return Err(refuse());
+            }
+            got.push(data);
+        }
+        Ok(concat(std::mem::take(&mut got)))
+    };
+    match tokio::time::timeout(timeout, rest).await {
+        Ok(Ok(bytes)) => Ok(BodyStart::Whole(bytes)),
+        Ok(Err(answer)) => Err(answer),
         Err(_) => Err(problem(
             StatusCode::REQUEST_TIMEOUT,
             "the request body arrived too slowly",
         )),
+    }
+}
+
+/// Joins the frames read so far (usually one: no copy).
+fn concat(mut parts: Vec<Bytes>) -> Bytes {
+    match parts.len() {
+        0 => Bytes::new(),
+        1 => parts.pop().unwrap_or_default(),
+        _ => {
+            let mut out = Vec::with_capacity(parts.iter().map(Bytes::len).sum());
+            for part in &parts {
+                out.extend_from_slice(part);
+            }
+            out.into()
+        }
     }
 }

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 9;
+pub(crate) const ABI_VERSION: u32 = 11;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -41,6 +41,9 @@ pub(crate) mod req {
     pub(crate) const FLAG_OVERFLOW: u32 = 1;
     /// The request came over HTTP/2.
     pub(crate) const FLAG_HTTP2: u32 = 2;
+    /// The body is still arriving: it follows as body events
+    /// (`stream::body_in`), and `BODY_LEN` is 0.
+    pub(crate) const FLAG_BODY_STREAM: u32 = 4;
 }
 
 /// Words at the start of a response record written by TypeScript.
@@ -59,6 +62,30 @@ pub(crate) mod res {
     pub(crate) const FLAG_BODY_OUTSIDE: u32 = 1;
     /// Headers did not fit either: the outside bytes are headers then body.
     pub(crate) const FLAG_HEAD_OUTSIDE: u32 = 2;
+}
+
+/// Commit entries are four `u32` words: slot, generation, op bits, length.
+pub(crate) mod op {
+    /// Words per commit entry.
+    pub(crate) const WORDS: usize = 4;
+    /// The response record is the whole answer; JavaScript lets go.
+    pub(crate) const ANSWER: u32 = 0;
+    /// The response record is the head of a streamed answer (its inline or
+    /// outside body is the first chunk); JavaScript keeps the slot.
+    pub(crate) const HEAD: u32 = 1;
+    /// `length` bytes at the start of the response area are the next chunk.
+    pub(crate) const CHUNK: u32 = 2;
+    /// JavaScript is out of credit: raise a writable event once every
+    /// buffered byte was handed to hyper.
+    pub(crate) const WAIT: u32 = 4;
+    /// The stream's last chunk was sent; JavaScript lets go.
+    pub(crate) const END: u32 = 8;
+    /// The stream failed: end the transfer as failed; JavaScript lets go.
+    pub(crate) const ABORT: u32 = 16;
+    /// JavaScript lets go without an answer (a request Rust said is over).
+    pub(crate) const RELEASE: u32 = 32;
+    /// JavaScript wants the next chunk of a streamed request body.
+    pub(crate) const PULL: u32 = 64;
 }
 
 /// Method names by code; code `METHOD_OTHER` carries its name in the record.

@@ -32,4 +32,5 @@ mod router;
 mod server;
 mod slots;
 mod statics;
+mod stream;
 mod watchdog;

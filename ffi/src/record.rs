@@ -141,6 +141,24 @@ pub(crate) fn write_request(slots: &Slots, id: u32, parts: &RequestParts<'_>) {
     record.word(req::GENERATION, generation);
 }
 
+/// Marks slot `id`'s request record as having a streamed body
+/// (`req::FLAG_BODY_STREAM`); the producer still owns the slot.
+pub(crate) fn mark_body_stream(slots: &Slots, id: u32) {
+    let at = req::FLAGS * 4;
+    let mut record = Writer {
+        out: slots.req_ptr(id),
+        len: slots.req_bytes,
+        at: 0,
+    };
+    // SAFETY: the producing task owns the slot until it publishes it, and
+    // the flags word lies inside the record.
+    let flags = unsafe { std::ptr::read_unaligned(record.out.add(at).cast::<[u8; 4]>()) };
+    record.word(
+        req::FLAGS,
+        u32::from_le_bytes(flags) | req::FLAG_BODY_STREAM,
+    );
+}
+
 /// A copy of slot `id`'s request record (tests).
 #[cfg(test)]
 pub(crate) fn record_copy(slots: &Slots, id: u32) -> Vec<u8> {

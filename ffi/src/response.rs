@@ -16,14 +16,39 @@ fn word(buf: &[u8], i: usize) -> u32 {
 
 /// Builds the response TypeScript wrote into a slot's response record,
 /// copying what it needs out of the arena (the slot is reused right after).
-/// `outside` is a body handed over with `ferry_set_body`. Hop-by-hop
-/// headers are dropped. `None` for a malformed record, which includes any
+/// `outside` is a body handed over with `ferry_set_body`. Headers in
+/// `CONNECTION_HEADERS` are dropped. `None` for a malformed record, which includes any
 /// header line hyper would not accept (a name that is not a token, a value
 /// with a control character, a line without a colon): TypeScript checks
 /// every header before writing it (`Reply.sealed`), so such a line means a
 /// Ferry bug, and answering 500 is safer than sending the rest of the
 /// headers without it.
 pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Response<Body>> {
+    build(record, outside, full)
+}
+
+/// Marks a response whose body JavaScript is still writing (a stream), so
+/// `compress()` flushes after every chunk instead of holding bytes back.
+#[derive(Clone, Copy)]
+pub(crate) struct LiveStream;
+
+/// The head of a streamed answer: like `from_record`, with the record's
+/// body (inline or outside) as the first chunk of the body `stream` makes.
+pub(crate) fn head_from_record(
+    record: &[u8],
+    outside: Option<Vec<u8>>,
+    stream: impl FnOnce(Bytes) -> Body,
+) -> Option<Response<Body>> {
+    let mut response = build(record, outside, stream)?;
+    response.extensions_mut().insert(LiveStream);
+    Some(response)
+}
+
+fn build(
+    record: &[u8],
+    outside: Option<Vec<u8>>,
+    make_body: impl FnOnce(Bytes) -> Body,
+) -> Option<Response<Body>> {
     if record.len() < res::HEADER_BYTES {
         return None;
     }
@@ -67,7 +92,7 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())?;
-    let mut response = Response::new(full(body));
+    let mut response = Response::new(make_body(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for line in head.split(|b| *b == b'\n') {
@@ -84,7 +109,7 @@ pub(crate) fn from_record(record: &[u8], outside: Option<Vec<u8>>) -> Option<Res
         match parsed {
             Some((Ok(name), Ok(value))) => {
                 // Hop-by-hop headers belong to hyper's connection handling.
-                if !is_hop_by_hop(&name) {
+                if !is_connection_header(&name) {
                     headers.append(name, value);
                 }
             }
@@ -126,18 +151,26 @@ pub(crate) fn malformed() -> Response<Body> {
     )
 }
 
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "upgrade"
-            | "te"
-            | "trailer"
-            | "content-length"
-    )
+/// Response headers a handler may not set, on every path (records, const
+/// routes): hyper frames each answer itself (`content-length` from the body,
+/// `transfer-encoding`, keep-alive), so a handler's value could only
+/// contradict it and desync the connection, or, for the hop-by-hop ones
+/// (RFC 9110 §7.6.1), speak for a connection the handler does not own.
+pub(crate) const CONNECTION_HEADERS: [&str; 8] = [
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Whether a handler's response header is dropped: see `CONNECTION_HEADERS`.
+/// `HeaderName`s are lower case, so one comparison each.
+pub(crate) fn is_connection_header(name: &HeaderName) -> bool {
+    CONNECTION_HEADERS.contains(&name.as_str())
 }
 
 /// An RFC 9457 problem response made in Rust.
@@ -245,6 +278,30 @@ mod tests {
         let res = from_record(&rec, None).unwrap();
         assert_eq!(res.headers()["x-tab"].as_bytes(), b"a\tb");
         assert_eq!(res.headers()["x-latin1"].as_bytes(), b"caf\xe9");
+    }
+
+    #[test]
+    fn connection_headers_are_the_framing_and_hop_by_hop_ones() {
+        let table = [
+            ("content-length", true),
+            ("Content-Length", true),
+            ("transfer-encoding", true),
+            ("connection", true),
+            ("keep-alive", true),
+            ("proxy-connection", true),
+            ("upgrade", true),
+            ("te", true),
+            ("trailer", true),
+            ("content-type", false),
+            ("content-encoding", false),
+            ("x-content-length", false),
+            ("set-cookie", false),
+            ("trailers", false),
+        ];
+        for (name, dropped) in table {
+            let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+            assert_eq!(is_connection_header(&name), dropped, "{name}");
+        }
     }
 
     #[test]

@@ -14,15 +14,22 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+use bytes::Bytes;
+
+use crate::body;
 use crate::config::{Engine, ServerConfig};
 use crate::constant::Constants;
 use crate::dispatch::{sweep_timeouts, Peer};
 use crate::handover::{self, Relay};
+use crate::layout::op;
 use crate::native::Native;
 use crate::response;
+use crate::response::Body;
 use crate::router::Router;
 use crate::slots::{Slots, Woken};
 use crate::statics::Statics;
+use crate::stream::body_in::Deliver;
+use crate::stream::{StreamBody, StreamState, Writable};
 use crate::watchdog::{self, Alarm, Limits, Watch};
 
 /// State shared by every connection task and the JS-facing calls.
@@ -34,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) statics: Statics,
     pub(crate) constants: Constants,
     pub(crate) handler_timeout: Option<Duration>,
+    /// Body limit per route id (a route's `bodyLimit`, else `maxBodyBytes`).
+    pub(crate) body_limits: Vec<u64>,
     pub(crate) closing: AtomicBool,
     connections: AtomicU32,
     pub(crate) started: Instant,
@@ -69,12 +78,13 @@ impl watchdog::Clock for Shared {
     }
 }
 
-/// The watchdog task: idle and header timeouts and graceful shutdown for
-/// every connection, one look every `watchdog::PERIOD`.
+/// The watchdog task: idle, header and send timeouts and graceful shutdown
+/// for every connection, one look every `watchdog::PERIOD`.
 async fn watch_connections(shared: Arc<Shared>) {
     let limits = Limits {
         idle_ms: shared.config.keep_alive_timeout_ms,
         header_ms: shared.config.header_timeout_ms,
+        send_ms: shared.config.send_timeout_ms,
     };
     watchdog::run(|| {
         if shared.slots.is_closed() {
@@ -156,6 +166,12 @@ impl Server {
         let native_timeout = native.handler_timeout();
         let statics = Statics::from_config(&config.statics)?;
         let constants = Constants::from_routes(&config.routes)?;
+        let mut body_limits = vec![config.max_body_bytes; config.routes.len()];
+        for route in &config.routes {
+            if let Some(limit) = body_limits.get_mut(route.id as usize) {
+                *limit = route.body_limit.unwrap_or(config.max_body_bytes);
+            }
+        }
         let shared = Arc::new(Shared {
             slots,
             router,
@@ -166,6 +182,7 @@ impl Server {
                 0 => None,
                 ms => Some(Duration::from_millis(ms)),
             }),
+            body_limits,
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
@@ -323,11 +340,11 @@ impl Server {
         });
     }
 
-    /// Applies the first `n` `(slot, generation)` pairs of the commit array:
-    /// JavaScript lets go of each slot, and a task still waiting gets the
-    /// answer written in its response record. A pair for a request that is
-    /// over (client gone, timed out) only releases the slot; a stale pair
-    /// changes nothing. Returns how many answers were handed over.
+    /// Applies the first `n` entries of the commit array (`layout::op`):
+    /// answers (JavaScript lets go; a waiting task gets the answer written
+    /// in the response record), stream heads, chunks, credit requests and
+    /// ends, and releases of requests that are over. A stale entry changes
+    /// nothing. Returns how many answers and heads were handed over.
     pub(crate) fn commit(&self, n: u32) -> u32 {
         if n == 0 {
             return 0;
@@ -336,24 +353,126 @@ impl Server {
         let n = n.min(slots.count);
         let mut sent = 0;
         for i in 0..n as usize {
-            let id = slots.commit_ids[2 * i].load(Ordering::Relaxed);
-            let generation = slots.commit_ids[2 * i + 1].load(Ordering::Relaxed);
-            let handed = slots.commit(id, generation, || {
-                let outside = slots.cell(id).take_body_outside();
-                // SAFETY: JavaScript held the slot and finished writing the
-                // response record before this call, on this same thread.
-                let record = unsafe { slots.res(id) };
-                response::from_record(record, outside).unwrap_or_else(response::malformed)
-            });
-            if handed {
+            let word = |k: usize| slots.commit_ids[op::WORDS * i + k].load(Ordering::Relaxed);
+            let (id, generation, ops, length) = (word(0), word(1), word(2), word(3));
+            if id >= slots.count {
+                continue;
+            }
+            if ops == op::ANSWER {
+                if slots.commit(id, generation, || self.answer_from_record(id, None)) {
+                    sent += 1;
+                }
+                continue;
+            }
+            if ops & op::HEAD != 0 && self.commit_head(id, generation) {
                 sent += 1;
             }
+            self.commit_stream(id, generation, ops, length);
         }
         slots
             .counters
             .committed
             .fetch_add(n as u64, Ordering::Relaxed);
         sent
+    }
+
+    /// The answer (or head) JavaScript wrote in slot `id`'s response record.
+    fn answer_from_record(
+        &self,
+        id: u32,
+        stream: Option<Box<dyn FnOnce(Bytes) -> Body>>,
+    ) -> http::Response<Body> {
+        let slots = &self.shared.slots;
+        let outside = slots.cell(id).take_body_outside();
+        // SAFETY: JavaScript holds the slot and finished writing the response
+        // record before this call, on this same thread.
+        let record = unsafe { slots.res(id) };
+        let built = match stream {
+            None => response::from_record(record, outside),
+            Some(body) => response::head_from_record(record, outside, body),
+        };
+        built.unwrap_or_else(response::malformed)
+    }
+
+    /// A streamed answer's head: the waiting task gets a response whose
+    /// body is fed by later chunks. Returns whether it was handed over (a
+    /// request already over gets no stream; JavaScript is told as usual).
+    fn commit_head(&self, id: u32, generation: u32) -> bool {
+        let shared = &self.shared;
+        let slots = &shared.slots;
+        if !slots.held_by_js(id, generation) {
+            return false;
+        }
+        let state = Arc::new(StreamState::default());
+        *slots.cell(id).stream.lock() = Some(state.clone());
+        let owner = shared.slots.clone();
+        slots.answer(id, Some(generation), || {
+            let first = move |chunk: Bytes| {
+                state.push(chunk);
+                // Only now, under the answer's lock with the task waiting,
+                // does the body take its hold: a head whose request is over
+                // builds no body.
+                owner.attach_body(id);
+                body::streamed(StreamBody::new(state, owner, id, generation))
+            };
+            self.answer_from_record(id, Some(Box::new(first)))
+        })
+    }
+
+    /// The chunk, credit and end parts of a commit entry for a stream.
+    fn commit_stream(&self, id: u32, generation: u32, ops: u32, length: u32) {
+        let slots = &self.shared.slots;
+        if ops & op::RELEASE != 0 {
+            slots.release(id, generation);
+            return;
+        }
+        if ops & op::PULL != 0 {
+            if let Some(body) = slots.body_in(id, generation) {
+                if let Deliver::Now = body.pull() {
+                    slots.body_ready(id, generation);
+                }
+            }
+            if ops == op::PULL {
+                return;
+            }
+        }
+        let Some(stream) = slots.stream(id, generation) else {
+            // Over already (client gone): JavaScript still lets go.
+            if ops & (op::END | op::ABORT) != 0 {
+                slots.release(id, generation);
+            }
+            return;
+        };
+        if ops & op::CHUNK != 0 && length > 0 {
+            let length = (length as usize).min(slots.res_bytes);
+            // SAFETY: JavaScript holds the slot and wrote the chunk into its
+            // response area before this call, on this same thread.
+            let area = unsafe { slots.res(id) };
+            stream.push(Bytes::copy_from_slice(&area[..length]));
+            slots.counters.chunks_in.fetch_add(1, Ordering::Relaxed);
+        }
+        if ops & op::WAIT != 0 {
+            if let Writable::Now = stream.want_writable() {
+                slots.writable(id, generation);
+            }
+        }
+        if ops & (op::END | op::ABORT) != 0 {
+            stream.finish(ops & op::ABORT != 0);
+            slots.release(id, generation);
+        }
+    }
+
+    /// A chunk too large for the slot's response area, handed over in one
+    /// call (`ferry_stream_write`). Returns whether the stream took it.
+    pub(crate) fn stream_write(&self, id: u32, generation: u32, chunk: &[u8]) -> bool {
+        let slots = &self.shared.slots;
+        let Some(stream) = slots.stream(id, generation) else {
+            return false;
+        };
+        stream.push(Bytes::copy_from_slice(chunk));
+        slots.counters.chunks_in.fetch_add(1, Ordering::Relaxed);
+        slots.counters.stream_writes.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Open connections.
@@ -372,6 +491,12 @@ async fn accept_loop(
         _ = start.wait_for(|go| *go) => {}
         _ = stop.wait_for(|s| *s) => return,
     }
+    // The protocol layers' coarse bounds on a request head, so an oversized
+    // one is refused before it is buffered whole; `dispatch::check_limits`
+    // then applies the exact `maxHeaderBytes` rule to both protocols. The
+    // 1 KiB of slack covers HTTP/1's request line and HTTP/2's per-field
+    // overhead (RFC 9113 §6.5.2 counts 32 bytes a field, Ferry 4).
+    let head_bound = shared.config.max_header_bytes.saturating_add(1024);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -379,7 +504,7 @@ async fn accept_loop(
         // Enforced by the watchdog (`watchdog`): hyper's timer is armed and
         // disarmed on every request.
         .header_read_timeout(None)
-        .max_buf_size((shared.config.max_header_bytes as usize + 1024).max(8192))
+        .max_buf_size((head_bound as usize).max(8192))
         // Not `pipeline_flush(true)`, though it would let pipelined answers
         // share one send(2): hyper 1.12's `Buffered::poll_flush` skips the
         // flush while its read buffer holds bytes, and after a parse error
@@ -392,6 +517,8 @@ async fn accept_loop(
     builder
         .http2()
         .timer(TokioTimer::new())
+        // Without it hyper's 16 KiB default applies, whatever maxHeaderBytes says.
+        .max_header_list_size(head_bound)
         .max_concurrent_streams(256);
     let builder = Arc::new(builder);
     loop {

@@ -27,15 +27,29 @@ use crossbeam_queue::ArrayQueue;
 use parking_lot::{Condvar, Mutex};
 
 use crate::response::Body;
+use crate::stream::body_in::BodyIn;
+use crate::stream::StreamState;
+use std::sync::Arc;
 
 /// The hyper task holds the slot (from `acquire` until it has its answer
 /// or is dropped).
 const HELD_BY_TASK: u8 = 1;
 /// JavaScript holds the slot (from `publish` until it commits or releases).
 const HELD_BY_JS: u8 = 2;
+/// A streamed response body holds the slot (from its head until hyper drops
+/// the body: finished, failed, or the client left).
+const HELD_BY_BODY: u8 = 4;
 /// Set on a drain entry's id: the request of that `(id, generation)` is
 /// over (client gone, timed out, expired); JavaScript releases it.
 pub(crate) const CANCELLED: u32 = 1 << 31;
+/// Set on a drain entry's id: the stream of `(id, generation)` handed every
+/// buffered byte to hyper; JavaScript may write again.
+pub(crate) const WRITABLE: u32 = 1 << 30;
+/// Set on a drain entry's id: the next chunk of that request's streamed
+/// body is in the slot's response area (`stream::body_in::chunk`).
+pub(crate) const BODY: u32 = 1 << 29;
+/// The bits of a drain entry's id that are the slot.
+const ID_MASK: u32 = BODY - 1;
 
 /// Where a slot's answer meets the hyper task waiting for it.
 pub(crate) enum Answer {
@@ -56,13 +70,17 @@ pub(crate) struct SlotCell {
     pub(crate) overflow_req: Mutex<Option<Vec<u8>>>,
     /// A body handed over by `ferry_set_body`.
     body_outside: Mutex<Option<Vec<u8>>>,
+    /// The streamed response JavaScript writes into, from its head on.
+    pub(crate) stream: Mutex<Option<Arc<StreamState>>>,
+    /// The streamed request body JavaScript reads from, if any.
+    pub(crate) body_in: Mutex<Option<Arc<BodyIn>>>,
     /// Set once `overflow_req` or `body_outside` holds bytes, so the common
     /// request (neither) frees its slot without taking their locks.
     extras: AtomicBool,
     /// Bumped each time the slot returns to the free list, so a late commit
     /// or call for an old request is ignored.
     pub(crate) generation: AtomicU32,
-    /// `HELD_BY_TASK | HELD_BY_JS` bits: who still holds the slot.
+    /// `HELD_BY_*` bits: who still holds the slot.
     holders: AtomicU8,
     /// When the request was handed to JS (ms since server start), for the
     /// handler-timeout sweep.
@@ -83,6 +101,14 @@ pub(crate) struct Counters {
     pub(crate) timeouts: AtomicU64,
     /// Cancel entries handed to JavaScript (requests over before it answered).
     pub(crate) cancelled: AtomicU64,
+    /// Streamed responses whose body is still being sent.
+    pub(crate) streams_open: AtomicU64,
+    /// Stream chunks received from JavaScript.
+    pub(crate) chunks_in: AtomicU64,
+    /// Stream chunks handed to hyper.
+    pub(crate) chunks_out: AtomicU64,
+    /// `ferry_stream_write` calls (chunks too large for the slot).
+    pub(crate) stream_writes: AtomicU64,
 }
 
 /// The arena, queues and parking state of one server.
@@ -98,7 +124,7 @@ pub(crate) struct Slots {
     /// Shared `u32` array the drain copies `(id, generation)` pairs into;
     /// an id with `CANCELLED` set is a request JavaScript should release.
     pub(crate) drain_ids: Box<[AtomicU32]>,
-    /// Shared `u32` array TypeScript fills with ids to commit.
+    /// Shared `u32` array TypeScript fills with commit entries (`layout::op`).
     pub(crate) commit_ids: Box<[AtomicU32]>,
     cells: Box<[SlotCell]>,
     /// Free slot ids, used as a stack: the slot freed last is taken first,
@@ -107,10 +133,12 @@ pub(crate) struct Slots {
     /// write: ~1.5% of CPU in `memcpy` before this).
     free: Mutex<Vec<u32>>,
     ready: ArrayQueue<u32>,
-    /// `(id, generation)` of requests that ended while JavaScript held them.
-    /// At most two per slot can be queued at once (one per holder release
-    /// between two drains), so `2 * count` never overflows.
-    cancelled: ArrayQueue<(u32, u32)>,
+    /// Events for JavaScript: `(id | CANCELLED or WRITABLE, generation)`.
+    /// Per slot at most one writable event (it waits for `op::WAIT`), one
+    /// body event (it waits for `op::PULL`) and two cancels (one per slot
+    /// generation between two drains) are queued at once, so `4 * count`
+    /// never overflows.
+    events: ArrayQueue<(u32, u32)>,
     parked: AtomicBool,
     closed: AtomicBool,
     /// Set by `expire`: no more requests are handed to JavaScript.
@@ -185,6 +213,8 @@ impl Slots {
                 extras: AtomicBool::new(false),
                 generation: AtomicU32::new(0),
                 holders: AtomicU8::new(0),
+                stream: Mutex::new(None),
+                body_in: Mutex::new(None),
                 published_ms: AtomicU64::new(0),
             })
             .collect();
@@ -196,11 +226,11 @@ impl Slots {
             req_bytes,
             res_bytes,
             drain_ids: ids(count * 2),
-            commit_ids: ids(count * 2),
+            commit_ids: ids(count * crate::layout::op::WORDS as u32),
             cells,
             free,
             ready: ArrayQueue::new(count as usize),
-            cancelled: ArrayQueue::new(count as usize * 2),
+            events: ArrayQueue::new(count as usize * 4),
             parked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             expired: AtomicBool::new(false),
@@ -225,6 +255,13 @@ impl Slots {
         // SAFETY: `id < count`, so `start + req_bytes` lies inside the
         // allocation made in `new`.
         unsafe { self.base.add(start) }
+    }
+
+    /// Start of the response area of slot `id`, `res_bytes` long.
+    fn res_ptr(&self, id: u32) -> *mut u8 {
+        // SAFETY: `req_ptr` checked `id < count`; the response area follows
+        // the request record inside the slot.
+        unsafe { self.req_ptr(id).add(self.req_bytes) }
     }
 
     /// The response record of slot `id`.
@@ -332,15 +369,103 @@ impl Slots {
         if unanswered {
             self.counters.abandoned.fetch_add(1, Ordering::Relaxed);
         }
-        let generation = cell.generation.load(Ordering::Acquire);
-        if self.drop_holder(id, HELD_BY_TASK) & HELD_BY_JS != 0 {
-            // JavaScript holds the request still (a handler past its
-            // timeout, a client gone): tell it, so it releases the slot and
-            // later reads throw. Stale entries are ignored by generation.
-            if self.cancelled.push((id, generation)).is_ok() {
-                self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
-                self.wake_parked();
-            }
+        self.let_go(id, HELD_BY_TASK);
+    }
+
+    /// A streamed body lets go of slot `id` (finished, failed, or the
+    /// client left).
+    pub(crate) fn body_done(&self, id: u32) {
+        self.let_go(id, HELD_BY_BODY);
+    }
+
+    /// A Rust-side holder lets go. If JavaScript is then the only holder,
+    /// the request is over for it (a handler past its timeout, a client
+    /// gone mid-stream): it is told, so it releases the slot and later
+    /// reads throw. Stale events are ignored by generation.
+    fn let_go(&self, id: u32, holder: u8) {
+        let generation = self.cell(id).generation.load(Ordering::Acquire);
+        if self.drop_holder(id, holder) & !holder == HELD_BY_JS {
+            self.event(id | CANCELLED, generation);
+            self.counters.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Queues an event for JavaScript and wakes it if it is parked.
+    fn event(&self, tagged: u32, generation: u32) {
+        // Cannot fail: see the bound on `events`.
+        let _ = self.events.push((tagged, generation));
+        self.wake_parked();
+    }
+
+    /// A chunk (or the end) of `(id, generation)`'s streamed body waits for
+    /// JavaScript, which asked for it.
+    pub(crate) fn body_ready(&self, id: u32, generation: u32) {
+        self.event(id | BODY, generation);
+    }
+
+    /// The streamed body JavaScript reads as `(id, generation)`, if it still
+    /// holds that request.
+    pub(crate) fn body_in(&self, id: u32, generation: u32) -> Option<Arc<BodyIn>> {
+        if !self.held_by_js(id, generation) {
+            return None;
+        }
+        self.cell(id).body_in.lock().clone()
+    }
+
+    /// Copies the next chunk of `(id, generation)`'s body into its response
+    /// area (in the drain, on the JS thread, before JavaScript reads it).
+    fn deliver_body(&self, id: u32, generation: u32) -> bool {
+        let Some(body) = self.body_in(id, generation) else {
+            return false;
+        };
+        let area = self.res_ptr(id);
+        body.take_into(
+            &mut |length, flags, data| {
+                let prefix = [length.to_le_bytes(), flags.to_le_bytes()].concat();
+                // SAFETY: JavaScript holds the slot and only reads its response
+                // area after this drain returns (on this same thread); the
+                // prefix and `data` fit: `take_into` bounds `data` by the area.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(prefix.as_ptr(), area, prefix.len());
+                    std::ptr::copy_nonoverlapping(
+                        data.as_ptr(),
+                        area.add(prefix.len()),
+                        data.len(),
+                    );
+                }
+            },
+            self.res_bytes,
+        );
+        true
+    }
+
+    /// The stream of `(id, generation)` handed every buffered byte to hyper.
+    pub(crate) fn writable(&self, id: u32, generation: u32) {
+        self.event(id | WRITABLE, generation);
+    }
+
+    /// Adds the streamed body as a holder of slot `id` (JavaScript holds
+    /// it, so it cannot be freed meanwhile).
+    pub(crate) fn attach_body(&self, id: u32) {
+        self.cell(id)
+            .holders
+            .fetch_or(HELD_BY_BODY, Ordering::AcqRel);
+    }
+
+    /// The stream JavaScript writes into as `(id, generation)`, if it still
+    /// holds that request.
+    pub(crate) fn stream(&self, id: u32, generation: u32) -> Option<Arc<StreamState>> {
+        if !self.held_by_js(id, generation) {
+            return None;
+        }
+        self.cell(id).stream.lock().clone()
+    }
+
+    /// JavaScript lets go of `(id, generation)` without an answer (a stream
+    /// it ended, or a request Rust said is over).
+    pub(crate) fn release(&self, id: u32, generation: u32) {
+        if id < self.count {
+            self.js_done(id, generation);
         }
     }
 
@@ -372,6 +497,8 @@ impl Slots {
     fn recycle(&self, id: u32) {
         let cell = self.cell(id);
         *cell.answer.lock() = Answer::Idle;
+        *cell.stream.lock() = None;
+        *cell.body_in.lock() = None;
         cell.generation.fetch_add(1, Ordering::AcqRel);
         if cell.extras.swap(false, Ordering::AcqRel) {
             *cell.overflow_req.lock() = None;
@@ -473,10 +600,13 @@ impl Slots {
         };
         let mut n = 0;
         while n < max {
-            let Some((id, generation)) = self.cancelled.pop() else {
+            let Some((tagged, generation)) = self.events.pop() else {
                 break;
             };
-            put(n, id | CANCELLED, generation);
+            if tagged & BODY != 0 && !self.deliver_body(tagged & ID_MASK, generation) {
+                continue;
+            }
+            put(n, tagged, generation);
             n += 1;
         }
         let mut requests = 0;
@@ -528,7 +658,7 @@ impl Slots {
     fn settled(&self) -> Option<Woken> {
         if self.closed.load(Ordering::Acquire) {
             Some(Woken::Closed)
-        } else if !self.ready.is_empty() || !self.cancelled.is_empty() {
+        } else if !self.ready.is_empty() || !self.events.is_empty() {
             Some(Woken::Ready)
         } else {
             None

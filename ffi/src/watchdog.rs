@@ -16,6 +16,22 @@
 //!   arrived during the previous request start no clock: that connection
 //!   falls under the idle rule instead.
 //! - *Shutdown*: every connection is asked to finish its requests and close.
+//! - *Send timeout*: a connection with bytes waiting to be written (the
+//!   socket refused them) that has had none accepted for `sendTimeoutMs` is
+//!   dropped, whatever it is doing: a client that stops reading would
+//!   otherwise hold its connection and the answer buffered for it forever.
+//!   A client that reads slowly but steadily resets the clock with each
+//!   write the socket accepts, and is kept.
+//! - *Close grace*: a connection asked to close (idle, shutdown) that is
+//!   still open with no request in flight, and has neither ended a request
+//!   nor had a write accepted for `sendTimeoutMs`, is dropped: a graceful
+//!   close waits on the peer (an HTTP/2 GOAWAY's acknowledgement, a client
+//!   that holds its streams open) and must not wait forever. An answer
+//!   still being written keeps its connection as long as it progresses
+//!   (a request counts as ended once hyper has its response, before the
+//!   body is written).
+//!
+//! `sendTimeoutMs: 0` turns off the last two rules.
 //!
 //! The check runs every `PERIOD`, so a timeout fires up to that much late.
 
@@ -57,6 +73,12 @@ pub(crate) struct Activity {
     /// none, `UNTRACKED` for HTTP/2.
     head_since_ms: AtomicU64,
     alarm: AtomicU8,
+    /// Coarse ms + 1 when a write was refused (`Pending`) with none
+    /// accepted since; 0 when writes are flowing.
+    blocked_since_ms: AtomicU64,
+    /// Coarse ms + 1 when the connection was asked to close, or of its
+    /// last accepted write since; 0 when it has not been asked.
+    closing_since_ms: AtomicU64,
     waker: AtomicWaker,
 }
 
@@ -67,6 +89,8 @@ impl Activity {
             last_ms: AtomicU64::new(now_ms),
             head_since_ms: AtomicU64::new(0),
             alarm: AtomicU8::new(Alarm::None as u8),
+            blocked_since_ms: AtomicU64::new(0),
+            closing_since_ms: AtomicU64::new(0),
             waker: AtomicWaker::new(),
         }
     }
@@ -96,6 +120,50 @@ impl Activity {
         if self.head_since_ms.load(Ordering::Relaxed) == 0 {
             self.head_since_ms.store(now_ms + 1, Ordering::Relaxed);
         }
+    }
+
+    /// The socket refused a write: the send clock starts, unless it runs.
+    fn write_refused(&self, now_ms: u64) {
+        if self.blocked_since_ms.load(Ordering::Relaxed) == 0 {
+            self.blocked_since_ms.store(now_ms + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// The socket took bytes: the send clock stops, and a close in progress
+    /// gets more grace. On the hot path this is two relaxed loads of this
+    /// connection's own state; stores (and the clock) only after a refusal
+    /// or while closing.
+    fn write_accepted(&self, now_ms: impl FnOnce() -> u64) {
+        if self.blocked_since_ms.load(Ordering::Relaxed) != 0 {
+            self.blocked_since_ms.store(0, Ordering::Relaxed);
+        }
+        if self.closing_since_ms.load(Ordering::Relaxed) != 0 {
+            self.closing_since_ms.store(now_ms() + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// Asks the connection to close, starting the close grace.
+    fn ask_to_close(&self, now_ms: u64) {
+        self.raise(Alarm::Close);
+        if self.closing_since_ms.load(Ordering::Relaxed) == 0 {
+            self.closing_since_ms.store(now_ms + 1, Ordering::Relaxed);
+        }
+    }
+
+    /// The send timeout or the close grace has run out (see the module docs).
+    fn send_overdue(&self, now_ms: u64, send_ms: u64) -> bool {
+        let blocked = self.blocked_since_ms.load(Ordering::Relaxed);
+        // A stuck answer counts whether or not its request is in flight.
+        if blocked != 0 && now_ms.saturating_sub(blocked - 1) >= send_ms {
+            return true;
+        }
+        let closing = self.closing_since_ms.load(Ordering::Relaxed);
+        if closing == 0 || self.in_flight.load(Ordering::Relaxed) > 0 {
+            return false;
+        }
+        // A request that ended after the ask starts the grace again.
+        let since = (closing - 1).max(self.last_ms.load(Ordering::Relaxed));
+        now_ms.saturating_sub(since) >= send_ms
     }
 
     /// The alarm raised for this connection, if any.
@@ -134,6 +202,8 @@ pub(crate) struct Watch {
 pub(crate) struct Limits {
     pub(crate) idle_ms: u64,
     pub(crate) header_ms: u64,
+    /// The send timeout and the close grace; 0 turns both off.
+    pub(crate) send_ms: u64,
 }
 
 impl Watch {
@@ -154,8 +224,12 @@ impl Watch {
     pub(crate) fn check(&self, now_ms: u64, closing: bool, limits: Limits) {
         let connections = self.connections.lock();
         for activity in connections.values() {
+            if limits.send_ms > 0 && activity.send_overdue(now_ms, limits.send_ms) {
+                activity.raise(Alarm::Drop);
+                continue;
+            }
             if closing {
-                activity.raise(Alarm::Close);
+                activity.ask_to_close(now_ms);
                 continue;
             }
             if activity.in_flight.load(Ordering::Relaxed) > 0 {
@@ -170,7 +244,7 @@ impl Watch {
             }
             let quiet = now_ms.saturating_sub(activity.last_ms.load(Ordering::Relaxed));
             if quiet >= limits.idle_ms {
-                activity.raise(Alarm::Close);
+                activity.ask_to_close(now_ms);
             }
         }
     }
@@ -201,7 +275,8 @@ pub(crate) trait Clock: Send + Sync + 'static {
     fn now_ms(&self) -> u64;
 }
 
-/// A connection's socket, noting when request-head bytes arrive.
+/// A connection's socket, noting when request-head bytes arrive and whether
+/// writes make progress.
 pub(crate) struct Stream<S, C> {
     inner: S,
     activity: Arc<Activity>,
@@ -269,13 +344,28 @@ impl<S: AsyncRead + Unpin, C: Clock> AsyncRead for Stream<S, C> {
     }
 }
 
+impl<S, C: Clock> Stream<S, C> {
+    /// Feeds a write's outcome to the send clock.
+    fn note_write(&self, polled: &Poll<io::Result<usize>>) {
+        match polled {
+            Poll::Pending => self.activity.write_refused(self.clock.now_ms()),
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.write_accepted(|| self.clock.now_ms()),
+            // Errors end the connection; a zero-byte write is no progress.
+            Poll::Ready(_) => {}
+        }
+    }
+}
+
 impl<S: AsyncWrite + Unpin, C: Clock> AsyncWrite for Stream<S, C> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.note_write(&polled);
+        polled
     }
 
     fn poll_write_vectored(
@@ -283,7 +373,10 @@ impl<S: AsyncWrite + Unpin, C: Clock> AsyncWrite for Stream<S, C> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.note_write(&polled);
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -318,6 +411,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         idle_ms: 1_000,
         header_ms: 100,
+        send_ms: 300,
     };
 
     #[test]
@@ -404,6 +498,119 @@ mod tests {
         assert!(!s.sniff(b"OST / HTTP/1.1\r\n"));
         assert_eq!(s.preface, None);
         assert!(!s.sniff(b"PRI * HTTP/2.0"));
+    }
+
+    #[test]
+    fn a_write_refused_for_the_send_limit_drops_the_connection() {
+        let watch = Watch::default();
+        let c = watch.add(0);
+        c.activity.request_started();
+        c.activity.write_refused(100);
+        c.activity.write_refused(250); // still blocked since 100
+        watch.check(399, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::None);
+        watch.check(400, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Drop);
+    }
+
+    #[test]
+    fn a_slow_reader_that_takes_bytes_within_the_limit_is_kept() {
+        let watch = Watch::default();
+        let c = watch.add(0);
+        c.activity.request_started();
+        // Refused, then a write accepted every 250 ms for 10 s.
+        for t in (0..10_000).step_by(250) {
+            c.activity.write_refused(t);
+            watch.check(t + 249, false, LIMITS);
+            c.activity.write_accepted(|| t + 249);
+        }
+        assert_eq!(c.activity.alarm(), Alarm::None);
+    }
+
+    #[test]
+    fn a_stuck_write_is_dropped_during_shutdown_too() {
+        let watch = Watch::default();
+        let c = watch.add(0);
+        c.activity.write_refused(0);
+        watch.check(100, true, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        watch.check(300, true, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Drop);
+    }
+
+    #[test]
+    fn a_send_limit_of_zero_turns_the_send_rules_off() {
+        let off = Limits {
+            send_ms: 0,
+            ..LIMITS
+        };
+        let watch = Watch::default();
+        let c = watch.add(0);
+        c.activity.write_refused(0);
+        watch.check(1_000_000, false, off);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        watch.check(2_000_000, false, off);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+    }
+
+    #[test]
+    fn an_idle_close_that_does_not_finish_is_escalated_to_drop() {
+        let watch = Watch::default();
+        let c = watch.add(0);
+        watch.check(1_000, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        watch.check(1_299, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        watch.check(1_300, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Drop);
+    }
+
+    #[test]
+    fn a_close_waits_for_requests_in_flight_and_writes_that_progress() {
+        let watch = Watch::default();
+        let c = watch.add(0);
+        watch.check(1_000, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        // A request arrived as the close was asked for: it may finish...
+        c.activity.request_started();
+        watch.check(5_000, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        // ...and its answer be written, as long as writes are accepted.
+        c.activity.request_ended(5_000);
+        for t in (5_000..8_000).step_by(200) {
+            c.activity.write_accepted(|| t);
+            watch.check(t + 199, false, LIMITS);
+        }
+        assert_eq!(c.activity.alarm(), Alarm::Close);
+        watch.check(7_800 + 300, false, LIMITS);
+        assert_eq!(c.activity.alarm(), Alarm::Drop);
+    }
+
+    #[test]
+    fn a_shutdown_close_is_escalated_too() {
+        let watch = Watch::default();
+        let (idle, busy) = (watch.add(0), watch.add(0));
+        busy.activity.request_started();
+        watch.check(10, true, LIMITS);
+        watch.check(310, true, LIMITS);
+        assert_eq!(idle.activity.alarm(), Alarm::Drop);
+        // shutdown()'s deadline bounds a request in flight, not this rule.
+        assert_eq!(busy.activity.alarm(), Alarm::Close);
+    }
+
+    #[test]
+    fn writes_through_the_stream_drive_the_send_clock() {
+        let s = stream();
+        s.note_write(&Poll::Pending);
+        assert_eq!(s.activity.blocked_since_ms.load(Ordering::Relaxed), 1);
+        s.note_write(&Poll::Ready(Ok(0)));
+        assert_eq!(s.activity.blocked_since_ms.load(Ordering::Relaxed), 1);
+        s.note_write(&Poll::Ready(Ok(10)));
+        assert_eq!(s.activity.blocked_since_ms.load(Ordering::Relaxed), 0);
+        // Writes accepted during a close push its grace on.
+        s.activity.closing_since_ms.store(42, Ordering::Relaxed);
+        s.note_write(&Poll::Ready(Ok(10)));
+        assert_eq!(s.activity.closing_since_ms.load(Ordering::Relaxed), 1);
     }
 
     #[test]

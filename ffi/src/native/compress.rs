@@ -23,6 +23,7 @@ use super::add_vary;
 use super::compress_stream::Compressing;
 use crate::accept_encoding::{AcceptEncoding, Encoding};
 use crate::body::{full, streamed, Body};
+use crate::response::LiveStream;
 
 /// `compress()` settings; `lib/native.ts` documents the defaults.
 #[derive(Deserialize, Debug, Clone)]
@@ -153,7 +154,11 @@ impl Compress {
             Encoding::Gzip => self.gzip_level,
             Encoding::Brotli => self.brotli_quality,
         };
-        Response::from_parts(parts, streamed(Compressing::new(stream, encoding, level)))
+        // A stream JavaScript is still writing (SSE, logs) is flushed after
+        // every chunk: compression never holds an event back.
+        let live = parts.extensions.get::<LiveStream>().is_some();
+        let compressing = Compressing::new(stream, encoding, level).flush_each_chunk(live);
+        Response::from_parts(parts, streamed(compressing))
     }
 }
 

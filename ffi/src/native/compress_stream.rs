@@ -37,6 +37,14 @@ impl Encoder {
         }
     }
 
+    /// Flushes what the encoder holds, so the output so far decodes whole.
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Encoder::Gzip(e) => e.flush(),
+            Encoder::Brotli(e) => e.flush(),
+        }
+    }
+
     /// Ends the stream and returns the last output.
     fn finish(self) -> std::io::Result<Vec<u8>> {
         match self {
@@ -51,6 +59,9 @@ pub(crate) struct Compressing {
     inner: Inner,
     /// `None` once the stream is finished.
     encoder: Option<Encoder>,
+    /// Flush after every input chunk (a live stream: events must not wait
+    /// for the encoder's buffer to fill).
+    flush_each: bool,
 }
 
 impl Compressing {
@@ -73,7 +84,15 @@ impl Compressing {
         Compressing {
             inner,
             encoder: Some(encoder),
+            flush_each: false,
         }
+    }
+
+    /// Flushes the encoder after every chunk when `live` (a stream that
+    /// JavaScript is still writing). Costs some ratio on small chunks.
+    pub(crate) fn flush_each_chunk(mut self, live: bool) -> Compressing {
+        self.flush_each = live;
+        self
     }
 }
 
@@ -94,6 +113,9 @@ impl HttpBody for Compressing {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
                         encoder.write(&data)?;
+                        if this.flush_each {
+                            encoder.flush()?;
+                        }
                         let out = encoder.take();
                         if !out.is_empty() {
                             return Poll::Ready(Some(Ok(Frame::data(out.into()))));

@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde::Deserialize;
 
 use super::{header_name, header_value, set_absent};
+use crate::response::is_connection_header;
 
 /// `globalHeaders()` settings; `lib/native.ts` documents the defaults.
 #[derive(Deserialize, Debug, Clone)]
@@ -27,13 +28,20 @@ pub(crate) struct GlobalHeaders {
     exclude: Vec<String>,
 }
 
+/// Checks the pairs. Framing and hop-by-hop headers
+/// (`response::CONNECTION_HEADERS`) are refused: added to every message
+/// that lacks them, a `content-length` would contradict most bodies and
+/// desync keep-alive connections, as a handler's would.
 fn pairs(list: &[(String, String)]) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
     list.iter()
         .map(|(n, v)| {
-            Ok((
-                header_name("globalHeaders", n)?,
-                header_value("globalHeaders", v)?,
-            ))
+            let name = header_name("globalHeaders", n)?;
+            if is_connection_header(&name) {
+                return Err(format!(
+                    "globalHeaders: {name} cannot be a global header (Ferry frames messages itself)"
+                ));
+            }
+            Ok((name, header_value("globalHeaders", v)?))
         })
         .collect()
 }
@@ -97,5 +105,23 @@ mod tests {
     fn bad_names_are_refused() {
         let config = r#"{"response":[["bad name","1"]],"request":[],"exclude":[]}"#;
         assert!(GlobalHeaders::new(&serde_json::from_str(config).unwrap()).is_err());
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_are_refused_on_both_sides() {
+        for side in ["response", "request"] {
+            let config = format!(
+                r#"{{"{side}":[["Transfer-Encoding","chunked"]],"{}":[],"exclude":[]}}"#,
+                if side == "response" {
+                    "request"
+                } else {
+                    "response"
+                }
+            );
+            let err = GlobalHeaders::new(&serde_json::from_str(&config).unwrap())
+                .err()
+                .unwrap();
+            assert!(err.contains("transfer-encoding"), "{err}");
+        }
     }
 }

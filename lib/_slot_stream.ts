@@ -1,0 +1,142 @@
+// One streamed response on the network path: the sink its producer writes
+// into, and the state the server's commit turns into entries (head, chunk,
+// wait, end). Chunks are kept in JavaScript until the next commit, so a
+// stream costs no FFI call per chunk, and many streams share a crossing.
+//
+// Credit: `unacked` counts bytes sent to Rust since its last writable
+// event. Past the high-water mark the producer's writes wait; the next
+// entry carries `Op.WAIT`, and Rust raises the writable event once hyper
+// has taken every byte, which resets the credit (ffi/src/stream/mod.rs).
+
+import { chunkBytes, type ChunkSink, type StreamSource } from "./_stream.ts";
+import type { Reply } from "./reply.ts";
+import type { SlotSource } from "./_source.ts";
+
+/** Called when a stream has something for the next commit. */
+export type Dirty = (stream: SlotStream) => void;
+
+export class SlotStream implements ChunkSink {
+  readonly slot: number;
+  readonly generation: number;
+  /** The answer's status and headers (its body is the stream). */
+  readonly head: Reply;
+  readonly source: SlotSource;
+  readonly producer: StreamSource;
+  /** Chunks not yet committed. */
+  chunks: Uint8Array[] = [];
+  pendingBytes = 0;
+  /** Bytes committed since Rust last said every byte was taken. */
+  unacked = 0;
+  headSent = false;
+  /** The producer finished (`failed`: it threw). */
+  ended = false;
+  failed = false;
+  /** The producer waits for credit; `waitSent`: Rust was asked to tell. */
+  blocked = false;
+  waitSent = false;
+  /** Queued for the next commit. */
+  queued = false;
+  #closed = false;
+  #waiters: (() => void)[] = [];
+  #highWaterMark: number;
+  #dirty: Dirty;
+  #abort = new AbortController();
+
+  constructor(
+    slot: number,
+    generation: number,
+    head: Reply,
+    source: SlotSource,
+    producer: StreamSource,
+    highWaterMark: number,
+    dirty: Dirty,
+  ) {
+    this.slot = slot;
+    this.generation = generation;
+    this.head = head;
+    this.source = source;
+    this.producer = producer;
+    this.#highWaterMark = highWaterMark;
+    this.#dirty = dirty;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Starts the producer; its end or failure is committed like a chunk. */
+  start(): void {
+    this.producer.run(this).then(
+      () => this.#finish(false),
+      (error) => {
+        if (!this.#closed) console.error("ferry: a response stream failed:", error);
+        this.#finish(true);
+      },
+    );
+  }
+
+  write(chunk: Uint8Array | string): Promise<void> {
+    if (this.#closed || this.ended) return Promise.resolve();
+    const bytes = chunkBytes(chunk);
+    if (bytes.length > 0) {
+      this.chunks.push(bytes);
+      this.pendingBytes += bytes.length;
+      this.#dirty(this);
+    }
+    if (this.unacked + this.pendingBytes < this.#highWaterMark) return Promise.resolve();
+    this.blocked = true;
+    this.#dirty(this);
+    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Takes the pending chunks as one buffer. */
+  takeBytes(): Uint8Array {
+    const { chunks, pendingBytes } = this;
+    this.chunks = [];
+    this.pendingBytes = 0;
+    this.unacked += pendingBytes;
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(pendingBytes);
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  /** Rust handed every committed byte to hyper: the credit starts again. */
+  writable(): void {
+    this.unacked = 0;
+    this.waitSent = false;
+    if (this.pendingBytes < this.#highWaterMark) this.#release();
+  }
+
+  /** The client went away: stop the producer; writes resolve and do nothing. */
+  cancel(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(new Error(reason));
+    this.producer.cancel(new Error(reason));
+    this.#release();
+  }
+
+  #finish(failed: boolean): void {
+    if (this.ended || this.#closed) return;
+    this.ended = true;
+    this.failed = failed;
+    this.#release();
+    this.#dirty(this);
+  }
+
+  #release(): void {
+    this.blocked = false;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
