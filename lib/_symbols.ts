@@ -33,6 +33,7 @@ export const symbols = {
   ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
   ferry_server_expire: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
+  ferry_server_detach: { parameters: ["u32", "u32"], result: "i32" },
   ferry_server_orphan: { parameters: ["u32"], result: "i32" },
 } as const;
 

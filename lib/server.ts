@@ -285,8 +285,18 @@ export class Server implements AsyncDisposable {
   }
 
   // devloop (issue #16): the isolate is going away with the server open.
+  // Requests already queued for this code are answered now when their
+  // handlers are synchronous; the rest get 503 (docs/dev_loop.md).
   #orphanBound = () => {
     if (this.#closed) return;
+    const n = this.#lib.ferry_server_detach(this.#id, this.#slots);
+    const ids = this.#drainIds;
+    for (let i = 0; i < 2 * Math.max(0, n); i += 2) {
+      const slot = ids[i];
+      if (slot & CANCELLED) this.#cancel(slot & ~CANCELLED, ids[i + 1]);
+      else this.#dispatch(slot, ids[i + 1]);
+    }
+    this.#flush();
     this.#closed = true;
     this.#releaseAll();
     this.#lib.ferry_server_orphan(this.#id);

@@ -312,6 +312,20 @@ impl Server {
         }
     }
 
+    /// First step of `orphan`, while the owning JavaScript still runs (its
+    /// `unload`): stop accepting, relay every later request (`handover`),
+    /// and drain up to `max` requests already queued, so JavaScript can
+    /// answer those whose handlers are synchronous before it goes. No
+    /// runtime is driven here: a parked pump-engine wait may hold it.
+    pub(crate) fn detach(&self, max: u32) -> u32 {
+        self.shared.orphaned.store(true, Ordering::Release);
+        let _ = self.stop_accepting.send(true);
+        if max == 0 {
+            return 0;
+        }
+        self.shared.slots.drain(max)
+    }
+
     /// The JavaScript that owned this server is gone (its isolate was
     /// replaced by `deno run --watch`): stop accepting, answer 503 to every
     /// request it held or had not drained yet, relay later requests of open
@@ -321,8 +335,7 @@ impl Server {
     /// thread drives its runtime meanwhile. Not `begin_shutdown`: that would
     /// close keep-alive connections a client may be sending on right now.
     pub(crate) fn orphan(self: Arc<Self>) {
-        self.shared.orphaned.store(true, Ordering::Release);
-        let _ = self.stop_accepting.send(true);
+        self.detach(0);
         self.shared
             .slots
             .expire(|| response::shutting_down("the module that owned this server was reloaded"));
