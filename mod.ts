@@ -18,7 +18,7 @@
  *
  * @module
  */
-export { App, type Hook, type Method } from "./lib/app.ts";
+export { App, type AppOptions, type Hook, type Method } from "./lib/app.ts";
 export { Context } from "./lib/context.ts";
 export { FerryRequest } from "./lib/request.ts";
 export { Reply, type ReplyBody } from "./lib/reply.ts";
@@ -35,6 +35,8 @@ export {
   type CorsOptions,
   globalHeaders,
   type GlobalHeadersOptions,
+  logger,
+  type LoggerOptions,
   NativeMiddleware,
   type NativeSettings,
   rateLimit,
@@ -49,8 +51,11 @@ export type { StaticOptions } from "./lib/static.ts";
 export type {
   After,
   Before,
+  ErrorHook,
   Handler,
   HandlerResult,
   Onion,
   RouteOptions,
 } from "./lib/middleware.ts";
+export type { CookieOptions, CookieSecret } from "./lib/cookie.ts";
+export type { Env, ParamNames, Params, Variables } from "./lib/types.ts";

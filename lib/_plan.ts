@@ -12,7 +12,7 @@
 // Semantics and numbers: docs/middleware.md.
 
 import type { Context } from "./context.ts";
-import type { After, Before, Handler, Onion } from "./middleware.ts";
+import type { After, Before, ErrorHook, Handler, Onion } from "./middleware.ts";
 import { errorReply, toReply } from "./_outcome.ts";
 import { Reply } from "./reply.ts";
 import { CONTEXT_STORAGE, requestStorage } from "./async_context.ts";
@@ -27,6 +27,8 @@ export interface Plan {
   readonly inbound: readonly Layer[];
   readonly after: readonly After[];
   readonly handler: Handler;
+  /** The app's `onError` hook, when it has one (see `caught`). */
+  readonly onError?: ErrorHook;
   /**
    * Whether requests run inside the context storage (`contextStorage()` is
    * among the layers). Worked out on the first run when left unset.
@@ -66,13 +68,42 @@ function run(plan: Plan, c: Context, counter: HopCounter): Reply | Promise<Reply
   try {
     reply = inbound(plan, c, 0, counter);
   } catch (error) {
-    reply = errorReply(error);
+    reply = caught(plan, c, error, counter);
   }
   if (reply instanceof Reply) return outbound(plan, c, reply, 0, counter);
-  return reply.then(
-    (r) => outbound(plan, c, r, 0, counter),
-    (error) => outbound(plan, c, errorReply(error), 0, counter),
-  );
+  const out = (r: Reply) => outbound(plan, c, r, 0, counter);
+  return reply.then(out, (error) => {
+    const r = caught(plan, c, error, counter);
+    return r instanceof Reply ? out(r) : r.then(out);
+  });
+}
+
+/**
+ * The reply for an error thrown inbound: the `onError` hook's answer when
+ * the plan has one and it answers, else Ferry's problem+json. Never throws;
+ * the promise it may return never rejects.
+ */
+function caught(
+  plan: Plan,
+  c: Context,
+  error: unknown,
+  counter: HopCounter,
+): Reply | Promise<Reply> {
+  const hook = plan.onError;
+  if (hook === undefined) return errorReply(error);
+  const settle = (value: unknown): Reply | Promise<Reply> => {
+    if (value === undefined) return errorReply(error);
+    const reply = answer(value, c, counter);
+    return reply instanceof Reply ? reply : reply.catch(errorReply);
+  };
+  try {
+    const out = hook(error, c);
+    if (!isThenable(out)) return settle(out);
+    counter.hops++;
+    return Promise.resolve(out).then(settle).catch(errorReply);
+  } catch (thrown) {
+    return errorReply(thrown);
+  }
 }
 
 /** A value returned by a step, as a Reply; a Web Response costs one hop. */
@@ -135,14 +166,14 @@ async function inboundAsync(
       if (layer.fn === CONTEXT_STORAGE) continue;
       return onion(plan, c, layer.fn, i + 1, counter);
     }
-    let out = layer.fn(c);
+    let out: unknown = layer.fn(c);
     if (isThenable(out)) {
       counter.hops++;
       out = await out;
     }
     if (out !== undefined) return answer(out, c, counter);
   }
-  let out = plan.handler(c);
+  let out: unknown = plan.handler(c);
   if (isThenable(out)) {
     counter.hops++;
     out = await out;
@@ -170,10 +201,10 @@ function rest(plan: Plan, c: Context, from: number, counter: HopCounter): Promis
   try {
     reply = inbound(plan, c, from, counter);
   } catch (error) {
-    return Promise.resolve(keep(errorReply(error)));
+    return Promise.resolve(caught(plan, c, error, counter)).then(keep);
   }
   if (reply instanceof Reply) return Promise.resolve(keep(reply));
-  return reply.then(keep, (error) => keep(errorReply(error)));
+  return reply.then(keep, (error) => Promise.resolve(caught(plan, c, error, counter)).then(keep));
 }
 
 /**
@@ -252,6 +283,8 @@ function outbound(
       reply = failed(c, error);
     }
   }
+  // Headers (cookies) added by after-middleware with c.header()/c.setCookie().
+  if (after.length > 0 && c.hasNewHeaders(reply)) reply = withHeaders(c, reply);
   c.res = reply;
   return reply;
 }

@@ -16,6 +16,8 @@ interface Node<T> {
   param?: Node<T>;
   wildcard?: Map<string, T>;
   methods?: Map<string, T>;
+  /** The pattern that registered each method here, to name it in a conflict. */
+  patterns?: Map<string, string>;
 }
 
 const node = <T>(): Node<T> => ({ statics: new Map() });
@@ -59,8 +61,9 @@ export class RouteTree<T> {
         // so app.fetch never accepts a table that listen() rejects.
         if (at.param) throw conflict(pattern, "a :param");
         at.wildcard ??= new Map();
-        if (at.wildcard.has(method)) throw duplicate(method, pattern);
+        if (at.wildcard.has(method)) throw duplicate(method, pattern, at.patterns);
         at.wildcard.set(method, value);
+        (at.patterns ??= new Map()).set("*" + method, pattern);
         return;
       }
       if (segment.startsWith(":")) {
@@ -73,8 +76,9 @@ export class RouteTree<T> {
       }
     }
     at.methods ??= new Map();
-    if (at.methods.has(method)) throw duplicate(method, pattern);
+    if (at.methods.has(method)) throw duplicate(method, pattern, at.patterns, "");
     at.methods.set(method, value);
+    (at.patterns ??= new Map()).set(method, pattern);
   }
 
   /** Matches a raw (percent-encoded) path. */
@@ -133,8 +137,19 @@ function conflict(pattern: string, other: string): Error {
   );
 }
 
-function duplicate(method: string, pattern: string): Error {
-  return new TypeError(`Route ${method} "${pattern}" is registered twice`);
+function duplicate(
+  method: string,
+  pattern: string,
+  patterns: Map<string, string> | undefined,
+  kind = "*",
+): Error {
+  const earlier = patterns?.get(kind + method);
+  if (earlier === undefined || earlier === pattern) {
+    return new TypeError(`Route ${method} "${pattern}" is registered twice`);
+  }
+  return new TypeError(
+    `Route ${method} "${pattern}" conflicts with ${method} "${earlier}": both match the same paths`,
+  );
 }
 
 function walk<T>(

@@ -33,6 +33,17 @@ export const symbols = {
   ferry_server_shutdown: { parameters: ["u32"], result: "i32" },
   ferry_server_expire: { parameters: ["u32"], result: "i32" },
   ferry_server_close: { parameters: ["u32"], result: "i32" },
+  // app.fetch's native part (ffi/src/local.rs): not the hot path, so JSON.
+  ferry_local_open: { parameters: ["buffer", "u32"], result: "i32" },
+  ferry_local_request: {
+    parameters: ["u32", "buffer", "u32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  ferry_local_response: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  ferry_local_take: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
+  ferry_local_forget: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_local_close: { parameters: ["u32"], result: "i32" },
   ferry_server_detach: { parameters: ["u32", "u32"], result: "i32" },
   ferry_server_orphan: { parameters: ["u32"], result: "i32" },
 } as const;
@@ -41,7 +52,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 11;
+export const ABI_VERSION = 12;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

@@ -1,15 +1,24 @@
-import { Context } from "./context.ts";
-import type { After, Before, Handler, Onion, RouteOptions } from "./middleware.ts";
+import type { After, Before, ErrorHook, Handler, Onion, RouteOptions } from "./middleware.ts";
 import { lastError, native } from "./_native.ts";
-import { problem } from "./_outcome.ts";
-import { type HopCounter, type Layer, type Plan, runPlan } from "./_plan.ts";
-import { paramNames, RouteTree } from "./_router.ts";
-import { Reply } from "./reply.ts";
+import type { HopCounter } from "./_plan.ts";
+import { RouteTree } from "./_router.ts";
 import { type RunnableRoute, Server } from "./server.ts";
-import { WebSource } from "./_source.ts";
 import { type ListenOptions, resolveListenOptions } from "./listen_options.ts";
-import { NativeMiddleware, type NativeSettings } from "./native.ts";
-import { staticMount, type StaticOptions } from "./static.ts";
+import { NativeMiddleware } from "./native.ts";
+import { staticMount, type StaticMountConfig, type StaticOptions } from "./static.ts";
+import {
+  type Blueprint,
+  compile,
+  type Compiled,
+  type NativeUse,
+  type RouteDef,
+  type Step,
+} from "./_compile.ts";
+import { checkPrefix, checkScope } from "./_scope.ts";
+import type { Env } from "./types.ts";
+import { LocalNative } from "./_local.ts";
+import { fetchLocally } from "./_fetch.ts";
+import { constAnswer } from "./_constant.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -22,16 +31,6 @@ export type Method =
   | "OPTIONS"
   | "*";
 
-interface RouteDef {
-  id: number;
-  method: Method;
-  path: string;
-  handler: Handler;
-  options: RouteOptions;
-  /** Parameter names in pattern order, computed once. */
-  names: string[];
-}
-
 /**
  * A start-up or shutdown hook (see `app.onStartup`, `app.onShutdown`).
  *
@@ -43,10 +42,29 @@ interface RouteDef {
  */
 export type Hook = () => void | Promise<void>;
 
-/** The global chain in registration order. */
-type GlobalStep =
-  | Layer
-  | { kind: "after"; fn: After };
+/**
+ * Options of `new App()`.
+ *
+ * @example
+ * ```ts
+ * import { App, type AppOptions } from "@ferry/ferry";
+ * const options: AppOptions = { basePath: "/api" };
+ * new App(options).get("/ping", () => "pong"); // answers GET /api/ping
+ * ```
+ */
+export interface AppOptions {
+  /**
+   * A prefix for every route, middleware path and static mount of this app
+   * (also when it is mounted with `app.route()`). @default {""}
+   */
+  basePath?: string;
+}
+
+/**
+ * Counts registrations on every app: a cached merged table is stale once
+ * any app (a mounted one too) changed after it was built.
+ */
+let generation = 0;
 
 /**
  * A Ferry application: routes, middleware, and the way to serve them.
@@ -64,63 +82,86 @@ type GlobalStep =
  * // app.listen({ port: 8000 }) serves it over the network.
  * ```
  */
-export class App {
+export class App<E extends Env = Env> {
+  #basePath: string;
   #routes: RouteDef[] = [];
-  #global: GlobalStep[] = [];
-  #tree?: RouteTree<RouteDef>;
-  #plans = new Map<RouteDef, Plan>();
+  #steps: Step[] = [];
+  #natives: NativeUse[] = [];
+  #statics: StaticMountConfig[] = [];
+  // deno-lint-ignore no-explicit-any
+  #mounts: { prefix: string; app: App<any> }[] = [];
+  #onError?: ErrorHook;
+  #notFound?: Handler;
+  /** This app's own routes, to refuse a conflict when it is registered. */
+  #tree = new RouteTree<RouteDef>();
+  /** The merged table for app.fetch, rebuilt after any registration. */
+  #compiled?: Compiled;
+  #compiledAt = -1;
+  /** The native part app.fetch runs, for the table in `#compiled`. */
+  #local?: LocalNative;
   #counter: HopCounter = { hops: 0 };
-  #native: NativeSettings = {};
   #onStartup: Hook[] = [];
   #onShutdown: Hook[] = [];
-  #statics: Record<string, unknown>[] = [];
+  /** Set by listen() (of this app or one it is mounted in). */
+  #served = false;
 
-  /** Creates an app with no routes. */
-  constructor() {
-    // devloop (issue #16): `deno serve` takes `fetch` off `export default
-    // app` and calls it unbound, and accepts only an own property.
-    this.fetch = this.fetch.bind(this);
+  /**
+   * A new application.
+   *
+   * @param options See `AppOptions` (`basePath`).
+   */
+  constructor(options: AppOptions = {}) {
+    this.#basePath = checkPrefix("basePath", options.basePath ?? "");
   }
 
   /** Registers a GET route (HEAD is answered by it too, without a body). */
-  get(path: string, handler: Handler, options?: RouteOptions): this {
+  get<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("GET", path, handler, options);
   }
   /** Registers a POST route. */
-  post(path: string, handler: Handler, options?: RouteOptions): this {
+  post<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("POST", path, handler, options);
   }
   /** Registers a PUT route. */
-  put(path: string, handler: Handler, options?: RouteOptions): this {
+  put<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("PUT", path, handler, options);
   }
   /** Registers a PATCH route. */
-  patch(path: string, handler: Handler, options?: RouteOptions): this {
+  patch<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("PATCH", path, handler, options);
   }
   /** Registers a DELETE route. */
-  delete(path: string, handler: Handler, options?: RouteOptions): this {
+  delete<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("DELETE", path, handler, options);
   }
   /** Registers an OPTIONS route (otherwise OPTIONS gets 204 with `Allow`). */
-  options(path: string, handler: Handler, options?: RouteOptions): this {
+  options<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("OPTIONS", path, handler, options);
   }
   /** Registers a HEAD route (otherwise HEAD uses the GET route). */
-  head(path: string, handler: Handler, options?: RouteOptions): this {
+  head<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("HEAD", path, handler, options);
   }
   /** Registers a route for every method. */
-  all(path: string, handler: Handler, options?: RouteOptions): this {
+  all<P extends string>(path: P, handler: Handler<E, P>, options?: RouteOptions<E, P>): this {
     return this.on("*", path, handler, options);
   }
 
   /**
    * Registers a route. Patterns: `/users/:id` (one segment), `/files/*path`
-   * (the rest of the path, at least one character), matched exactly: a
-   * trailing slash makes a different path.
+   * (the rest of the path, possibly empty: `/files/` matches with
+   * `path === ""`, and `/*rest` matches `/`), matched exactly: a trailing
+   * slash makes a different path. A pattern that conflicts with one already
+   * registered (`/users/:id` and `/users/:name` for one method) throws a
+   * `TypeError` naming both; so does registering after `listen()`.
    */
-  on(method: Method, path: string, handler: Handler, options: RouteOptions = {}): this {
+  on<P extends string>(
+    method: Method,
+    path: P,
+    handler: Handler<E, P>,
+    options: RouteOptions<E, P> = {},
+  ): this {
+    this.#mutable(`app.on("${method}", "${path}")`);
     if (typeof handler !== "function") {
       throw new TypeError(`The handler for ${method} "${path}" must be a function`);
     }
@@ -132,43 +173,152 @@ export class App {
     }
     // Requests arrive percent-encoded: encode literal non-ASCII (and space)
     // in the pattern the same way, so `/café` matches `/caf%C3%A9`.
-    path = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
+    const encoded = path.replace(/[^\x21-\x7e]/gu, (ch) => encodeURIComponent(ch));
+    // Stored untyped: the types only serve the caller.
     const route = {
-      id: this.#routes.length,
       method,
-      path,
-      handler,
-      options,
-      names: paramNames(path),
+      path: encoded,
+      handler: handler as unknown as Handler,
+      options: options as unknown as RouteOptions,
     };
-    this.#treeFor().add(method, path, route);
+    this.#tree.add(method, encoded, route);
     this.#routes.push(route);
-    return this;
-  }
-
-  /** Adds global before-middleware (runs before every handler, in order). */
-  before(fn: Before): this {
-    this.#global.push({ kind: "before", fn: checked(fn, "before") });
-    return this.#changed();
-  }
-
-  /** Adds global after-middleware (runs on every response, in order). */
-  after(fn: After): this {
-    this.#global.push({ kind: "after", fn: checked(fn, "after") });
     return this.#changed();
   }
 
   /**
-   * Adds global onion middleware `(c, next)` (the slower, wrapping form),
-   * or a native middleware such as `cors()` or `compress()`, which runs in
-   * Rust with no crossing.
+   * Adds before-middleware (runs before the handler, in order): for every
+   * route of this app, or only for routes under `path` (`"/api/*"`, an
+   * exact `"/login"`). Scopes are resolved once, when the app starts.
    */
-  use(fn: Onion | NativeMiddleware): this {
+  before(fn: Before<E>): this;
+  /**
+   * Adds before-middleware for the routes under `path` only.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().before("/admin/*", (c) => c.req.header("x-admin") ? undefined : c.text("no", 403));
+   * ```
+   */
+  before(path: string, fn: Before<E>): this;
+  before(a: string | Before<E>, b?: Before<E>): this {
+    const [scope, fn] = scoped("before", a, b);
+    this.#mutable("app.before()");
+    this.#steps.push({ kind: "before", fn: checked(fn, "before") as Before, scope });
+    return this.#changed();
+  }
+
+  /** Adds after-middleware (runs on every response, in order), optionally under `path`. */
+  after(fn: After<E>): this;
+  /**
+   * Adds after-middleware for the routes under `path` only.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * new App().after("/api/*", (_c, res) => void res.headers.set("cache-control", "no-store"));
+   * ```
+   */
+  after(path: string, fn: After<E>): this;
+  after(a: string | After<E>, b?: After<E>): this {
+    const [scope, fn] = scoped("after", a, b);
+    this.#mutable("app.after()");
+    this.#steps.push({ kind: "after", fn: checked(fn, "after") as After, scope });
+    return this.#changed();
+  }
+
+  /**
+   * Adds onion middleware `(c, next)` (the slower, wrapping form), or a
+   * native middleware such as `cors()` or `compress()`, which runs in Rust
+   * with no crossing; with `path`, only for requests under it
+   * (`app.use("/api/*", cors())`: Rust compares the path's prefix).
+   */
+  use(fn: Onion<E> | NativeMiddleware): this;
+  /**
+   * Adds onion or native middleware for requests under `path` only; a
+   * native one is checked in Rust by a prefix compare.
+   *
+   * @example
+   * ```ts
+   * import { App, cors } from "@ferry/ferry";
+   * new App().use("/api/*", cors({ origin: ["https://app.example"] }));
+   * ```
+   */
+  use(path: string, fn: Onion<E> | NativeMiddleware): this;
+  use(a: string | Onion<E> | NativeMiddleware, b?: Onion<E> | NativeMiddleware): this {
+    const [scope, fn] = scoped("use", a, b);
+    this.#mutable("app.use()");
     if (fn instanceof NativeMiddleware) {
-      fn.applyTo(this.#native);
-      return this;
+      if (this.#natives.some((n) => n.mw.key === fn.key)) {
+        throw new TypeError(`Native middleware "${fn.key}" is registered twice`);
+      }
+      this.#natives.push({ mw: fn, scope });
+      return this.#changed();
     }
-    this.#global.push({ kind: "onion", fn: checked(fn, "use") });
+    this.#steps.push({ kind: "onion", fn: checked(fn, "use") as Onion, scope });
+    return this.#changed();
+  }
+
+  /**
+   * Mounts `app` under `prefix`: its routes, TypeScript and native
+   * middleware, static mounts and hooks, scoped to it. This app's
+   * middleware also applies to the mounted routes (first, in order). The
+   * tables merge when the server starts; registering on `app` later still
+   * counts, until then.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const users = new App().get("/:id", (c) => ({ id: c.params.id }));
+   * const app = new App().route("/users", users);
+   * const res = await app.request("/users/7");
+   * console.assert((await res.json()).id === "7");
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  route(prefix: string, app: App<any>): this {
+    this.#mutable(`app.route("${prefix}")`);
+    if (!(app instanceof App)) throw new TypeError("app.route() needs an App to mount");
+    if (app === this) throw new TypeError("app.route() cannot mount an app in itself");
+    this.#mounts.push({ prefix: checkPrefix("app.route() prefix", prefix), app });
+    return this.#changed();
+  }
+
+  /**
+   * Answers errors thrown by this app's middleware and handlers (and those
+   * of mounted apps without their own hook); see `ErrorHook`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().onError((err, c) => c.json({ error: String(err) }, 500));
+   * ```
+   */
+  onError(fn: ErrorHook<E>): this {
+    this.#mutable("app.onError()");
+    this.#onError = checked(fn, "onError") as ErrorHook;
+    return this.#changed();
+  }
+
+  /**
+   * Answers requests for paths no route of this app matches (status 404
+   * unless it sets another). Without this hook a 404 is made in Rust with
+   * no crossing; with it, a catch-all route under this app's prefix brings
+   * unmatched paths to TypeScript (this app's middleware runs on them). A
+   * user route at the same position (`/:slug` at the root) wins over it.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().notFound((c) => c.json({ error: "no such page" }));
+   * const res = await app.request("/nope");
+   * console.assert(res.status === 404);
+   * ```
+   */
+  notFound(fn: Handler<E>): this {
+    this.#mutable("app.notFound()");
+    this.#notFound = checked(fn, "notFound") as Handler;
     return this.#changed();
   }
 
@@ -221,39 +371,60 @@ export class App {
    * ```
    */
   static(prefix: string, dir: string, options: StaticOptions = {}): this {
+    this.#mutable(`app.static("${prefix}")`);
     this.#statics.push(staticMount(prefix, dir, options));
-    return this;
+    return this.#changed();
+  }
+
+  /** Registrations read by `compile()` (kept off the public API). */
+  // deno-lint-ignore no-explicit-any
+  static #blueprint(app: App<any>): Blueprint {
+    return {
+      basePath: app.#basePath,
+      routes: app.#routes,
+      steps: app.#steps,
+      natives: app.#natives,
+      statics: app.#statics,
+      mounts: app.#mounts,
+      onError: app.#onError,
+      notFound: app.#notFound,
+    };
+  }
+
+  /** Refuses registrations once served: `listen()` has read the table. */
+  #freeze(): void {
+    this.#served = true;
+    for (const mount of this.#mounts) mount.app.#freeze();
+  }
+
+  #mutable(what: string): void {
+    if (this.#served) {
+      throw new Error(
+        `${what} was called after listen(): register routes, middleware, hooks and static ` +
+          "mounts before the server starts (Rust has the route table already)",
+      );
+    }
   }
 
   #changed(): this {
-    this.#plans.clear();
+    generation++;
     return this;
   }
 
-  #treeFor(): RouteTree<RouteDef> {
-    return this.#tree ??= new RouteTree();
-  }
-
-  #plan(route: RouteDef): Plan {
-    let plan = this.#plans.get(route);
-    if (plan) return plan;
-    const inbound: Layer[] = [];
-    const after: After[] = [];
-    for (const step of this.#global) {
-      if (step.kind === "after") after.push(step.fn);
-      else inbound.push(step);
+  #compile(): Compiled {
+    if (this.#compiled === undefined || this.#compiledAt !== generation) {
+      this.#compiled = compile(this, App.#blueprint);
+      this.#compiledAt = generation;
+      this.#local?.close();
+      this.#local = undefined;
     }
-    for (const fn of route.options.before ?? []) inbound.push({ kind: "before", fn });
-    for (const fn of route.options.use ?? []) inbound.push({ kind: "onion", fn });
-    after.push(...(route.options.after ?? []));
-    plan = { inbound, after, handler: route.handler };
-    this.#plans.set(route, plan);
-    return plan;
+    return this.#compiled;
   }
 
   /**
    * Starts serving on a socket. Rust binds before this returns, so a busy
-   * port throws here.
+   * port throws here. Routes, middleware and mounts registered afterwards
+   * throw.
    *
    * @example
    * ```ts
@@ -267,24 +438,22 @@ export class App {
   listen(options: ListenOptions = {}): Server {
     const resolved = resolveListenOptions(options);
     const lib = native();
+    const compiled = this.#compile();
+    const constants = new Map(compiled.routes.map((r) => [r.id, constAnswer(r)]));
     const config = new TextEncoder().encode(JSON.stringify({
       ...resolved.native,
-      routes: this.#routes.map((r) => ({
-        method: r.method,
-        path: r.path,
-        id: r.id,
-        constant: this.#constant(r),
-        body_limit: bodyLimit(r),
+      routes: compiled.table.map((r) => ({
+        ...r,
+        constant: constants.get(r.id),
+        body_limit: compiled.routes[r.id].bodyLimit,
       })),
-      statics: this.#statics,
-      native: this.#native,
+      statics: compiled.statics,
+      native: compiled.native,
     }));
     const id = lib.ferry_server_start(config, config.length);
     if (id < 0) throw new Error(`Ferry could not start: ${lastError(lib)}`);
-    const routes: RunnableRoute[] = this.#routes.map((r) => ({
-      names: r.names,
-      plan: this.#plan(r),
-    }));
+    this.#freeze();
+    const routes: RunnableRoute[] = compiled.routes.map((r) => ({ names: r.names, plan: r.plan }));
     const server = new Server({
       lib,
       id,
@@ -306,69 +475,64 @@ export class App {
   }
 
   /**
-   * The answer of a `{ const: true }` route, computed once for Rust to
-   * serve; `undefined` when the route is not const or TypeScript
-   * middleware applies to it (then it runs in TypeScript as usual).
-   */
-  #constant(route: RouteDef) {
-    if (!route.options.const) return undefined;
-    const plan = this.#plan(route);
-    if (plan.inbound.length > 0 || plan.after.length > 0) return undefined;
-    if (route.path.includes(":") || route.path.includes("*")) {
-      throw new TypeError(`Const route "${route.path}" cannot have parameters`);
-    }
-    const request = new Request(`http://localhost${route.path}`);
-    const c = new Context(new WebSource(request, new URL(request.url), new Uint8Array(), []), []);
-    const answer = runPlan(plan, c, { hops: 0 });
-    if (!(answer instanceof Reply)) {
-      throw new TypeError(`The handler of const route "${route.path}" must be synchronous`);
-    }
-    // Checked as on every other way out, so app.fetch answers the same.
-    const reply = answer.sealed();
-    const headers: [string, string][] = [];
-    reply.forEachHeader((name, value) => headers.push([name, value]));
-    const body = typeof reply.body === "string"
-      ? new TextEncoder().encode(reply.body)
-      : reply.body ?? new Uint8Array();
-    return { status: reply.status, headers, body: Array.from(body) };
-  }
-
-  /**
-   * Answers a Web `Request` in-process, with no socket: the same routing,
-   * middleware and handlers as the network path. Use it in tests, or as the
-   * handler of `Deno.serve`.
+   * Answers a Web `Request` in-process, with no socket, as the network
+   * would: the same routing, middleware, hooks and handlers, and the same
+   * native middleware and static mounts, run by Rust in-process (CORS,
+   * security headers, request ids, global headers, static files; const
+   * routes give the same answer). A bound property, so
+   * `Deno.serve(app.fetch)` works. Use it in tests, or as the handler of
+   * `Deno.serve`.
+   *
+   * What it cannot do, having no socket of its own: `rateLimit()` (keyed by
+   * the client's address) and `timeout()` do not apply, nor do the
+   * connection limits and timeouts of `ListenOptions`; responses are not
+   * compressed by `compress()`; the body is read whole before the handler
+   * runs.
    *
    * @example
    * ```ts
    * import { App } from "@ferry/ferry";
    * const app = new App().get("/", () => "hi");
-   * const res = await app.fetch(new Request("http://localhost/"));
+   * const { fetch } = app;
+   * const res = await fetch(new Request("http://localhost/"));
    * console.assert(await res.text() === "hi");
    * ```
    */
-  async fetch(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    const found = this.#treeFor().find(request.method, url.pathname);
-    let reply: Reply;
-    if (found.kind === "found") {
-      const route = found.value;
-      const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
-      const source = new WebSource(request, url, body, found.params);
-      const c = new Context(source, route.names);
-      reply = await runPlan(this.#plan(route), c, this.#counter);
-    } else if (found.kind === "method") {
-      reply = request.method === "OPTIONS"
-        ? new Reply(null, 204)
-        : problem(405, "this path does not answer that method");
-      reply.set("allow", found.allow);
-    } else if (found.kind === "bad-param") {
-      reply = problem(400, "the path is not valid percent-encoded UTF-8");
-    } else {
-      reply = problem(404, "no route matches this path");
-    }
-    const response = reply.toResponse();
-    return request.method === "HEAD" ? new Response(null, response) : response;
+  readonly fetch: (request: Request) => Promise<Response> = (request) => this.#fetch(request);
+
+  /**
+   * A test helper (as in Hono): answers `path` (or a full URL, or a
+   * `Request`) through `app.fetch`, with `init` as for `fetch()`.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().post("/echo", async (c) => await c.req.text());
+   * const res = await app.request("/echo", { method: "POST", body: "hi" });
+   * console.assert(await res.text() === "hi");
+   * ```
+   */
+  request(path: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = path instanceof Request
+      ? new Request(path, init)
+      : new Request(new URL(path, "http://localhost"), init);
+    return this.#fetch(request);
   }
+
+  async #fetch(request: Request): Promise<Response> {
+    const compiled = this.#compile();
+    const local = compiled.statics.length > 0 || Object.keys(compiled.native).length > 0
+      ? this.#local ??= new LocalNative({ statics: compiled.statics, native: compiled.native })
+      : undefined;
+    return await fetchLocally(compiled, local, request, this.#counter);
+  }
+}
+
+/** Splits the `(path?, fn)` arguments of before/after/use. */
+function scoped<F>(kind: string, a: string | F, b: F | undefined): [string | undefined, F] {
+  if (typeof a !== "string") return [undefined, a];
+  if (b === undefined) throw new TypeError(`app.${kind}("${a}") needs a middleware after the path`);
+  return [checkScope(a), b];
 }
 
 function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): T {
@@ -376,9 +540,4 @@ function checked<T extends (...args: never[]) => unknown>(fn: T, kind: string): 
     throw new TypeError(`app.${kind}() needs a function, got ${typeof fn}`);
   }
   return fn;
-}
-
-/** A route's own body limit, as Rust reads it (`null`: `maxBodyBytes`). */
-function bodyLimit(route: RouteDef): number | null {
-  return route.options.bodyLimit ?? null;
 }

@@ -1,5 +1,6 @@
 import type { Context } from "./context.ts";
 import type { Reply } from "./reply.ts";
+import type { Env } from "./types.ts";
 
 /**
  * What a handler may return: a string (text), a plain object or array
@@ -14,6 +15,9 @@ export type HandlerResult =
   | ArrayBuffer
   | Record<string, unknown>
   | unknown[]
+  // Any object type, so interface-typed values type-check; a class
+  // instance without toJSON still gets the run-time message.
+  | object
   | null
   | undefined
   | void;
@@ -28,7 +32,9 @@ export type HandlerResult =
  * new App().get("/hello/:name", hello);
  * ```
  */
-export type Handler = (c: Context) => HandlerResult | Promise<HandlerResult>;
+export type Handler<E extends Env = Env, P extends string = string> = (
+  c: Context<E, P>,
+) => HandlerResult | Promise<HandlerResult>;
 
 /**
  * Middleware run before the handler. Return nothing to continue, or a
@@ -50,7 +56,9 @@ export type Handler = (c: Context) => HandlerResult | Promise<HandlerResult>;
  * new App().before(auth);
  * ```
  */
-export type Before = (c: Context) => HandlerResult | Promise<HandlerResult>;
+export type Before<E extends Env = Env, P extends string = string> = (
+  c: Context<E, P>,
+) => HandlerResult | Promise<HandlerResult>;
 
 /**
  * Middleware run once a response exists (from the handler, an early
@@ -68,8 +76,8 @@ export type Before = (c: Context) => HandlerResult | Promise<HandlerResult>;
  * new App().after(tag);
  * ```
  */
-export type After = (
-  c: Context,
+export type After<E extends Env = Env, P extends string = string> = (
+  c: Context<E, P>,
   res: Reply,
 ) => HandlerResult | Promise<HandlerResult>;
 
@@ -93,8 +101,8 @@ export type After = (
  * new App().use(timing);
  * ```
  */
-export type Onion = (
-  c: Context,
+export type Onion<E extends Env = Env, P extends string = string> = (
+  c: Context<E, P>,
   next: () => Promise<Reply>,
 ) => HandlerResult | Promise<HandlerResult>;
 
@@ -110,16 +118,16 @@ export type Onion = (
  * new App().get("/admin", () => "ok", adminOnly);
  * ```
  */
-export interface RouteOptions {
+export interface RouteOptions<E extends Env = Env, P extends string = string> {
   /**
    * Before-middleware for this route, run after every global before and
    * onion middleware. @default []
    */
-  before?: Before[];
+  before?: Before<E, P>[];
   /** After-middleware for this route, run after the global ones. @default [] */
-  after?: After[];
+  after?: After<E, P>[];
   /** Onion middleware for this route, run after its `before`. @default [] */
-  use?: Onion[];
+  use?: Onion<E, P>[];
   /**
    * Compute the response once, at `listen()`, and let Rust serve it with no
    * crossing. The handler must be synchronous and the path static. If any
@@ -136,3 +144,24 @@ export interface RouteOptions {
    */
   bodyLimit?: number;
 }
+
+/**
+ * An error hook (`app.onError`): gets what a before-middleware, onion or
+ * handler threw (an `HttpError` too) and may answer with anything a handler
+ * may return. Returning nothing keeps Ferry's problem+json answer; a throw
+ * from the hook itself becomes that 500. The nearest app's hook applies: a
+ * mounted sub-app's own, else its parent's. After-middleware still runs on
+ * the answer.
+ *
+ * @example
+ * ```ts
+ * import { App, HttpError, type ErrorHook } from "@ferry/ferry";
+ * const onError: ErrorHook = (err, c) =>
+ *   c.json({ error: err instanceof HttpError ? err.message : "oops" }, 500);
+ * new App().onError(onError);
+ * ```
+ */
+export type ErrorHook<E extends Env = Env> = (
+  err: unknown,
+  c: Context<E>,
+) => HandlerResult | Promise<HandlerResult>;

@@ -380,3 +380,39 @@ export function globalHeaders(options: GlobalHeadersOptions = {}): NativeMiddlew
 export function timeout(ms: number): NativeMiddleware {
   return new NativeMiddleware("timeout", { ms: Math.ceil(count("timeout() ms", ms, 1)) });
 }
+
+/** Options of {@linkcode logger}. */
+export interface LoggerOptions {
+  /** `"text"` (`time METHOD path status bytes duration id=…`) or `"json"` (one object per line). @default {"text"} */
+  format?: "text" | "json";
+  /** Where lines go. @default {"stderr"} */
+  stream?: "stderr" | "stdout";
+}
+
+/**
+ * An access log written by Rust: one line per request, whoever answered it
+ * (handlers, const routes, static files, 404s, preflights, 429s), with the
+ * method, path, status, body bytes (`-` when streamed with no known
+ * length), the time until the response head was ready, and the request id
+ * when `requestId()` is on. Lines are buffered and written at most 200 ms
+ * later (and at shutdown): no crossing and no write per request. Requests
+ * refused before middleware runs (431, 414) are not logged. It applies to
+ * the network only: `app.fetch` writes no lines.
+ *
+ * @example
+ * ```ts
+ * import { App, logger, requestId } from "@ferry/ferry";
+ * new App().use(requestId()).use(logger({ format: "json" }));
+ * ```
+ */
+export function logger(options: LoggerOptions = {}): NativeMiddleware {
+  const format = options.format ?? "text";
+  const stream = options.stream ?? "stderr";
+  if (format !== "text" && format !== "json") {
+    throw new TypeError(`logger() format must be "text" or "json", got "${format}"`);
+  }
+  if (stream !== "stderr" && stream !== "stdout") {
+    throw new TypeError(`logger() stream must be "stderr" or "stdout", got "${stream}"`);
+  }
+  return new NativeMiddleware("logger", { format, stream });
+}

@@ -129,6 +129,21 @@ export class Reply {
     return this;
   }
 
+  /**
+   * Adds a header line, keeping earlier ones with the same name (for
+   * `set-cookie`, `link`, `vary`…); checked when sent, as with `set()`.
+   */
+  append(name: string, value: string): this {
+    if (this.#pairs !== null) {
+      this.#pairs.push(name.toLowerCase(), value);
+    } else if (headerProblem(name, value) === undefined) {
+      this.#headers!.append(name, value);
+    } else {
+      (this.#unsendable ??= []).push(name, value);
+    }
+    return this;
+  }
+
   /** Whether a header is present. */
   has(name: string): boolean {
     if (this.#pairs === null) return this.#headers!.has(name);

@@ -94,11 +94,9 @@ export function serve(
   }
   const { handler: _, onListen, ...listen } = options;
   const app = new App();
-  // Every method, every path: `/` and `/*rest` (a wildcard needs one
-  // character). The handler gets the request as a Web Request.
-  const route = (c: Parameters<Parameters<App["all"]>[1]>[0]) =>
-    handler(c.req.raw, { remoteAddr: netAddr(c.req.remoteAddr) });
-  app.all("/", route).all("/*rest", route);
+  // Every method, every path (`/*rest` matches `/` too). The handler gets
+  // the request as a Web Request.
+  app.all("/*rest", (c) => handler(c.req.raw, { remoteAddr: netAddr(c.req.remoteAddr) }));
   return app.listen({
     ...listen,
     // As Deno.serve: say where, unless the caller listens for it.

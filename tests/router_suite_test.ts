@@ -77,7 +77,8 @@ const TABLE: [string, string, Outcome][] = [
   ["GET", "/files/a%20b/c%2Fd", { route: "GET /files/*path", params: { path: "a b/c/d" } }],
   ["GET", "/files/readme", { route: "GET /files/readme" }],
   ["GET", "/files/readme/x", { route: "GET /files/*path", params: { path: "readme/x" } }],
-  ["GET", "/files/", { status: 404 }],
+  // A wildcard's rest may be empty (issue #15): `/files/` matches, `/files` does not.
+  ["GET", "/files/", { route: "GET /files/*path", params: { path: "" } }],
   ["GET", "/files", { status: 404 }],
   ["GET", "/files/a/", { route: "GET /files/*path", params: { path: "a/" } }],
   ["POST", "/files/a", { status: 405, allow: "GET, HEAD, OPTIONS" }],

@@ -43,9 +43,11 @@ Deno.test("listen() routing gives wildcards the rest of the path, decoded", asyn
   await using t = serve(routes());
   assertEquals(await (await fetch(`${t.base}/files/a/b/c.txt`)).text(), "a/b/c.txt");
   assertEquals(await (await fetch(`${t.base}/files/a%20b/c`)).text(), "a b/c");
-  const empty = await fetch(`${t.base}/files/`);
-  assertEquals(empty.status, 404);
-  await empty.body?.cancel();
+  // The rest may be empty (issue #15); without the slash it is another path.
+  assertEquals(await (await fetch(`${t.base}/files/`)).text(), "");
+  const bare = await fetch(`${t.base}/files`);
+  assertEquals(bare.status, 404);
+  await bare.body?.cancel();
 });
 
 Deno.test("listen() answers 404 problem+json when no route matches", async () => {

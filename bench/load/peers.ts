@@ -115,6 +115,14 @@ export const PEERS: readonly Peer[] = [
       prepare: () => Promise.resolve(null),
     }]
     : []),
+  // The access log's cost: Ferry with `logger()` on every request.
+  {
+    name: "ferry-logged",
+    label: "Ferry + logger()",
+    cmd: ["env", "FERRY_LOGGER=1", ...DENO_RUN, "bench/peers/ferry.ts"],
+    required: false,
+    prepare: () => Promise.resolve(null),
+  },
   {
     name: "hono",
     label: "Hono (Deno)",
@@ -132,6 +140,9 @@ export const PEERS: readonly Peer[] = [
   {
     name: "bun",
     label: "Bun.serve",
+    pending: {
+      mounted: "a framework scenario (sub-apps, scoped middleware); this peer is a plain server",
+    },
     cmd: [BUN_BIN, "bench/peers/bun.ts"],
     required: false,
     async prepare(root) {
@@ -155,6 +166,9 @@ export const PEERS: readonly Peer[] = [
   {
     name: "node",
     label: "Node http",
+    pending: {
+      mounted: "a framework scenario (sub-apps, scoped middleware); this peer is a plain server",
+    },
     cmd: ["node", "bench/peers/node_http.mjs"],
     required: true,
     prepare: (root) => run(["node", "--version"], root),
@@ -162,6 +176,9 @@ export const PEERS: readonly Peer[] = [
   {
     name: "hyper",
     label: "hyper (Rust)",
+    pending: {
+      mounted: "a framework scenario (sub-apps, scoped middleware); this peer is a plain server",
+    },
     cmd: [HYPER_BIN],
     env: { THREADS: "1" },
     required: true,

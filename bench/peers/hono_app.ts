@@ -32,14 +32,32 @@ for (let i = 0; i < 16; i++) {
 
 app.get("/", (c) => c.text("Hello, World!", 200, { "content-type": TEXT }));
 app.get("/const", (c) => c.json({ status: "ok" }));
-app.get("/user/:id", (c) => {
+// deno-lint-ignore no-explicit-any
+const user = (c: any) => {
   c.header("x-custom", "1");
   return c.json({
     id: c.req.param("id"),
     name: c.req.query("name") ?? "",
     token: c.req.header("x-token") ?? "",
   });
+};
+app.get("/user/:id", user);
+// `mounted`: the same route in two nested sub-apps, each prefix with a
+// path-scoped middleware (Hono's app.route + app.use("/api/*")).
+const v1 = new Hono();
+v1.get("/user/:id", user);
+const api = new Hono<{ Variables: { scope: number } }>();
+api.use("/v1/*", async (c, next) => {
+  c.header("x-scope", String(c.get("scope") + 1));
+  await next();
 });
+api.route("/v1", v1);
+app.use("/api/*", async (c, next) => {
+  // deno-lint-ignore no-explicit-any
+  (c as any).set("scope", 1);
+  await next();
+});
+app.route("/api", api);
 app.post("/json", async (c) => {
   try {
     return c.json(await c.req.json());

@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 
 use crate::config::ServerConfig;
 use crate::layout::ABI_VERSION;
+use crate::local::Local;
 use crate::server::Server;
 use crate::slots::Woken;
 
@@ -429,6 +430,149 @@ pub extern "C" fn ferry_server_close(id: u32) -> i32 {
                 0
             }
             None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Native parts of apps answering through `app.fetch` (see `local.rs`),
+/// by id; `ferry_local_close` frees one.
+static LOCALS: RwLock<Vec<Option<Arc<Local>>>> = RwLock::new(Vec::new());
+
+fn local(id: u32) -> Option<Arc<Local>> {
+    LOCALS.read().get(id as usize).cloned().flatten()
+}
+
+/// Builds the native middleware and static mounts of a server config for
+/// `app.fetch`; returns its id (≥ 0) or a `Code`.
+///
+/// # Safety
+/// `config` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_local_open(config: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `config` is valid for `len` bytes (the caller's contract).
+        let Some(json) = (unsafe { bytes(config, len) }) else {
+            return Code::BadArgument as i32;
+        };
+        match Local::new(json) {
+            Ok(made) => {
+                let mut locals = LOCALS.write();
+                let index = locals
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or(locals.len());
+                if index == locals.len() {
+                    locals.push(None);
+                }
+                locals[index] = Some(Arc::new(made));
+                index as i32
+            }
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// Runs the native request step of `app.fetch` (JSON in `buf`); returns a
+/// ticket for `ferry_local_take`, or a `Code`. May read a static file:
+/// TypeScript calls it nonblocking.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_local_request(id: u32, buf: *const u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        let (Some(l), Some(json)) = (local(id), unsafe { bytes(buf, len) }) else {
+            return Code::BadArgument as i32;
+        };
+        match l.request(json) {
+            Ok(ticket) => (ticket & i32::MAX as u32) as i32,
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// Runs the native response step for `ticket` (JSON status and headers in
+/// `buf`); returns the ticket again, or a `Code`.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_local_response(
+    id: u32,
+    ticket: u32,
+    buf: *const u8,
+    len: u32,
+) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        let (Some(l), Some(json)) = (local(id), unsafe { bytes(buf, len) }) else {
+            return Code::BadArgument as i32;
+        };
+        match l.response(ticket, json) {
+            Ok(ticket) => (ticket & i32::MAX as u32) as i32,
+            Err(message) => {
+                set_error(message);
+                Code::Failed as i32
+            }
+        }
+    })
+}
+
+/// Copies the output of `ticket` into `buf`; returns its length (larger
+/// than `len` when `buf` is too small: the output is kept, call again).
+///
+/// # Safety
+/// `buf` must be valid for `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_local_take(id: u32, ticket: u32, buf: *mut u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(l) = local(id) else {
+            return Code::BadArgument as i32;
+        };
+        if buf.is_null() {
+            return Code::BadArgument as i32;
+        }
+        // SAFETY: `buf` is valid for `len` writable bytes (the caller's
+        // contract) and is JavaScript's memory, which nothing in Rust aliases.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf, len as usize) };
+        match l.take(ticket, out) {
+            Some(n) => i32::try_from(n).unwrap_or(Code::Failed as i32),
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Forgets `ticket` (TypeScript gave up on that request).
+#[no_mangle]
+pub extern "C" fn ferry_local_forget(id: u32, ticket: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match local(id) {
+            Some(l) => {
+                l.forget(ticket);
+                0
+            }
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// Frees the native part of an app made by `ferry_local_open`.
+#[no_mangle]
+pub extern "C" fn ferry_local_close(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match LOCALS.write().get_mut(id as usize) {
+            Some(slot @ Some(_)) => {
+                *slot = None;
+                0
+            }
+            _ => Code::BadArgument as i32,
         }
     })
 }

@@ -30,7 +30,7 @@ use crate::body;
 use crate::config::ServerConfig;
 use crate::native::Exchange;
 use crate::record::{mark_body_stream, write_request, RequestParts};
-use crate::response::{problem, shutting_down, unavailable, Body};
+use crate::response::{body_refused, problem, shutting_down, unavailable, Body};
 use crate::router::Routed;
 use crate::server::Shared;
 use crate::slots::{Answer, Slots};
@@ -291,7 +291,7 @@ async fn stream_body(
                             "the request body could not be read".to_string(),
                         ),
                     };
-                    slots.answer(id, Some(generation), || problem(status, &detail));
+                    slots.answer(id, Some(generation), || body_refused(status, &detail));
                     // Polled again at once: the answer is there.
                     cx.waker().wake_by_ref();
                 }
@@ -522,7 +522,7 @@ async fn start_body(
     if body.is_end_stream() {
         return Ok(BodyStart::Whole(Bytes::new()));
     }
-    let refuse = || problem(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit));
+    let refuse = || body_refused(StatusCode::PAYLOAD_TOO_LARGE, &too_large(limit));
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -530,7 +530,7 @@ async fn start_body(
         return Err(refuse());
     }
     let broken = || {
-        problem(
+        body_refused(
             StatusCode::BAD_REQUEST,
             "the request body could not be read",
         )
@@ -581,7 +581,7 @@ async fn start_body(
     match tokio::time::timeout(timeout, rest).await {
         Ok(Ok(bytes)) => Ok(BodyStart::Whole(bytes)),
         Ok(Err(answer)) => Err(answer),
-        Err(_) => Err(problem(
+        Err(_) => Err(body_refused(
             StatusCode::REQUEST_TIMEOUT,
             "the request body arrived too slowly",
         )),

@@ -212,6 +212,17 @@ pub(crate) fn shutting_down(detail: &str) -> Response<Body> {
     response
 }
 
+/// A problem+json answer to a request whose body was not read to its end
+/// (too large, too slow, broken): the connection closes after it, and says
+/// so, so that a client does not send its next request on it.
+pub(crate) fn body_refused(status: StatusCode, detail: &str) -> Response<Body> {
+    let mut response = problem(status, detail);
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

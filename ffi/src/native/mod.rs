@@ -14,8 +14,10 @@ mod compress;
 mod compress_stream;
 mod cors;
 mod global_headers;
+mod logger;
 mod rate_limit;
 mod request_id;
+mod scope;
 mod security;
 
 use std::net::SocketAddr;
@@ -32,8 +34,10 @@ use crate::accept_encoding::Encoding;
 use compress::{Compress, CompressConfig};
 use cors::{Cors, CorsConfig};
 use global_headers::{GlobalHeaders, GlobalHeadersConfig};
+use logger::{Logger, LoggerConfig, Started};
 use rate_limit::{RateLimit, RateLimitConfig};
 use request_id::{RequestId, RequestIdConfig};
+use scope::{Scopes, ScopesConfig};
 use security::{SecurityHeaders, SecurityHeadersConfig};
 
 /// Native middleware settings, as sent by TypeScript: one optional key per
@@ -56,6 +60,10 @@ pub(crate) struct NativeConfig {
     pub(crate) global_headers: Option<GlobalHeadersConfig>,
     /// `timeout()`.
     pub(crate) timeout: Option<TimeoutConfig>,
+    /// `logger()`.
+    pub(crate) logger: Option<LoggerConfig>,
+    /// Path prefixes of the middleware registered with a path.
+    pub(crate) scopes: ScopesConfig,
 }
 
 /// `timeout(ms)`: how long a handler may take before the server answers 504.
@@ -68,7 +76,6 @@ pub(crate) struct TimeoutConfig {
 
 /// What `on_request` remembers for `on_response`: only the few request
 /// facts the response steps need, so the request itself can move on.
-#[derive(Default)]
 pub(crate) struct Exchange {
     /// A HEAD request: its response has no body to compress.
     head: bool,
@@ -80,6 +87,26 @@ pub(crate) struct Exchange {
     request_id: Option<HeaderValue>,
     /// The path is under an excluded prefix of `globalHeaders()`.
     excluded: bool,
+    /// The middleware whose path scope covers this request (`scope` bits).
+    active: u8,
+    /// Method, path and start time, when `logger()` is on.
+    log: Option<Started>,
+}
+
+impl Default for Exchange {
+    /// A request no path scope was checked for (refused before routing):
+    /// every middleware applies to its answer.
+    fn default() -> Self {
+        Exchange {
+            head: false,
+            origin: None,
+            encoding: None,
+            request_id: None,
+            excluded: false,
+            active: u8::MAX,
+            log: None,
+        }
+    }
 }
 
 /// The configured native middleware of one server. Absent middleware cost
@@ -93,6 +120,8 @@ pub(crate) struct Native {
     rate_limit: Option<RateLimit>,
     global: Option<GlobalHeaders>,
     timeout: Option<Duration>,
+    logger: Option<Logger>,
+    scopes: Scopes,
 }
 
 impl Native {
@@ -119,6 +148,8 @@ impl Native {
                 .map(GlobalHeaders::new)
                 .transpose()?,
             timeout,
+            logger: config.logger.as_ref().map(Logger::new).transpose()?,
+            scopes: Scopes::new(&config.scopes)?,
         })
     }
 
@@ -134,21 +165,26 @@ impl Native {
         parts: &mut Parts,
         remote: SocketAddr,
     ) -> (Option<Response<Body>>, Exchange) {
+        let active = self.scopes.active(parts.uri.path());
         let mut exchange = Exchange {
             head: parts.method == Method::HEAD,
+            active,
             ..Exchange::default()
         };
-        if let Some(ids) = &self.request_id {
+        if let (Some(_), true) = (&self.logger, on(active, scope::LOGGER)) {
+            exchange.log = Some(Logger::start(&parts.method, parts.uri.path()));
+        }
+        if let (Some(ids), true) = (&self.request_id, on(active, scope::REQUEST_ID)) {
             exchange.request_id = Some(ids.assign(&mut parts.headers));
         }
-        if let Some(global) = &self.global {
+        if let (Some(global), true) = (&self.global, on(active, scope::GLOBAL)) {
             exchange.excluded = global.excludes(parts.uri.path());
             global.on_request(&mut parts.headers);
         }
-        if let Some(compress) = &self.compress {
+        if let (Some(compress), true) = (&self.compress, on(active, scope::COMPRESS)) {
             exchange.encoding = compress.negotiate(&parts.headers);
         }
-        if let Some(cors) = &self.cors {
+        if let (Some(cors), true) = (&self.cors, on(active, scope::CORS)) {
             exchange.origin = parts.headers.get(http::header::ORIGIN).cloned();
             // A preflight is answered before the rate limit: it is as cheap
             // as a 429 and a browser sends one per real request it limits.
@@ -156,7 +192,7 @@ impl Native {
                 return (Some(preflight), exchange);
             }
         }
-        if let Some(limit) = &self.rate_limit {
+        if let (Some(limit), true) = (&self.rate_limit, on(active, scope::RATE_LIMIT)) {
             if let Some(refused) = limit.check(remote.ip()) {
                 return (Some(refused), exchange);
             }
@@ -173,23 +209,47 @@ impl Native {
         mut response: Response<Body>,
     ) -> Response<Body> {
         let headers = response.headers_mut();
-        if let (Some(global), false) = (&self.global, exchange.excluded) {
+        let active = exchange.active;
+        if let (Some(global), false, true) =
+            (&self.global, exchange.excluded, on(active, scope::GLOBAL))
+        {
             global.on_response(headers);
         }
-        if let Some(security) = &self.security {
+        if let (Some(security), true) = (&self.security, on(active, scope::SECURITY)) {
             security.on_response(headers);
         }
-        if let Some(cors) = &self.cors {
+        if let (Some(cors), true) = (&self.cors, on(active, scope::CORS)) {
             cors.on_response(exchange.origin.as_ref(), headers);
         }
         if let (Some(ids), Some(id)) = (&self.request_id, &exchange.request_id) {
             set_absent(headers, ids.header(), id);
         }
-        match &self.compress {
-            Some(compress) => compress.on_response(exchange.encoding, exchange.head, response),
-            None => response,
+        let response = match &self.compress {
+            Some(compress) if on(active, scope::COMPRESS) => {
+                compress.on_response(exchange.encoding, exchange.head, response)
+            }
+            _ => response,
+        };
+        if let (Some(logger), Some(started)) = (&self.logger, &exchange.log) {
+            let bytes = if exchange.head {
+                Some(0)
+            } else {
+                http_body::Body::size_hint(response.body()).exact()
+            };
+            logger.line(
+                started,
+                response.status(),
+                bytes,
+                exchange.request_id.as_ref(),
+            );
         }
+        response
     }
+}
+
+/// Whether the middleware of `bit` applies (see `scope`).
+fn on(active: u8, bit: u8) -> bool {
+    active & bit != 0
 }
 
 /// Sets `name` unless the response (or request) already has it.
