@@ -27,6 +27,7 @@ export type { SSEMessage, SSEOptions, SSEWriter, StreamWriter } from "./lib/stre
 export { contextStorage, getContext } from "./lib/async_context.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";
+export { serve, type ServeHandler, type ServeHandlerInfo, type ServeOptions } from "./lib/serve.ts";
 export {
   compress,
   type CompressOptions,

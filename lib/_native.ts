@@ -1,46 +1,19 @@
 // The one module that calls Deno.dlopen. It finds the library without
-// absolute paths (FERRY_LIB, else the cargo build output beside this
-// module), checks the ABI version, and turns every failure into a message
-// that names the fix.
+// absolute paths (lib/_library.ts: FERRY_LIB, the cargo build output beside
+// this module, the per-user cache, an install into it), checks the ABI
+// version, and turns every failure into a message that names the fix.
 
+import { resolveLibrary } from "./_library.ts";
 import { ABI_VERSION, type Native, symbols } from "./_symbols.ts";
 
 let loaded: Native | undefined;
 
-function libraryFileName(): string {
-  switch (Deno.build.os) {
-    case "darwin":
-      return "libferry.dylib";
-    case "windows":
-      return "ferry.dll";
-    default:
-      return "libferry.so";
-  }
-}
-
-function envPath(): string | undefined {
-  const status = Deno.permissions.querySync?.({
-    name: "env",
-    variable: "FERRY_LIB",
-  });
-  if (status && status.state !== "granted") return undefined;
-  return Deno.env.get("FERRY_LIB") || undefined;
-}
-
-/** Where the native library is expected: `FERRY_LIB`, else the build output. */
+/**
+ * Where the native library is: `FERRY_LIB`, the build output beside this
+ * module, the per-user cache, else installed there first (lib/_library.ts).
+ */
 export function libraryPath(): string {
-  const fromEnv = envPath();
-  if (fromEnv) return fromEnv;
-  const url = new URL(
-    `../ffi/target/release/${libraryFileName()}`,
-    import.meta.url,
-  );
-  if (url.protocol !== "file:") {
-    throw new Error(
-      `Ferry cannot load its native library from ${url.href}: set FERRY_LIB to the path of ${libraryFileName()}.`,
-    );
-  }
-  return decodeURIComponent(url.pathname);
+  return resolveLibrary();
 }
 
 /** Opens the native library once and returns its symbols. */

@@ -51,13 +51,15 @@ export const symbols = {
   ferry_local_take: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
   ferry_local_forget: { parameters: ["u32", "u32"], result: "i32" },
   ferry_local_close: { parameters: ["u32"], result: "i32" },
+  ferry_server_detach: { parameters: ["u32", "u32"], result: "i32" },
+  ferry_server_orphan: { parameters: ["u32"], result: "i32" },
 } as const;
 
 /** The bound functions of the native library. */
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 12;
+export const ABI_VERSION = 13;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

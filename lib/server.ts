@@ -278,7 +278,29 @@ export class Server implements AsyncDisposable {
     this.#loop = this.#run();
     this.ready = this.#start(init.onStartup);
     init.signal?.addEventListener("abort", () => this.shutdown(), { once: true });
+    // devloop (issue #16): `deno run --watch` replaces this isolate and
+    // dispatches `unload` first; the reloaded module's server then takes
+    // over the socket (ffi/src/handover.rs, docs/dev_loop.md).
+    globalThis.addEventListener("unload", this.#orphanBound);
   }
+
+  // devloop (issue #16): the isolate is going away with the server open.
+  // Requests already queued for this code are answered now when their
+  // handlers are synchronous; the rest get 503 (docs/dev_loop.md).
+  #orphanBound = () => {
+    if (this.#closed) return;
+    const n = this.#lib.ferry_server_detach(this.#id, this.#slots);
+    const ids = this.#drainIds;
+    for (let i = 0; i < 2 * Math.max(0, n); i += 2) {
+      const slot = ids[i];
+      if (slot & CANCELLED) this.#cancel(slot & ~CANCELLED, ids[i + 1]);
+      else this.#dispatch(slot, ids[i + 1]);
+    }
+    this.#flush();
+    this.#closed = true;
+    this.#releaseAll();
+    this.#lib.ferry_server_orphan(this.#id);
+  };
 
   async #start(hooks: (() => void | Promise<void>)[]): Promise<void> {
     try {
@@ -765,6 +787,7 @@ export class Server implements AsyncDisposable {
     // freed: release them first (JavaScript is single-threaded, so no read
     // can slip in between), and their later reads throw.
     this.#releaseAll();
+    globalThis.removeEventListener("unload", this.#orphanBound); // devloop (issue #16)
     const code = this.#lib.ferry_server_close(this.#id);
     await this.#loop;
     if (code < 0) {

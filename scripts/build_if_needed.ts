@@ -36,6 +36,7 @@ const sources = Math.max(
   newestSource(new URL("ffi/src/", root)),
   mtime(new URL("ffi/Cargo.toml", root)),
   mtime(new URL("ffi/Cargo.lock", root)),
+  mtime(new URL("ffi/build.rs", root)),
 );
 if (built === 0 || sources > built) {
   console.error("ferry: building the native library (cargo build --release)…");

@@ -67,7 +67,10 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-const DENO_RUN = ["deno", "run", "-A", "--no-lock"];
+// The Deno running this harness, never `deno` from PATH: under
+// `npx deno@2 task …` there may be no `deno` on PATH at all, or another one.
+const DENO = Deno.execPath();
+const DENO_RUN = [DENO, "run", "-A", "--no-lock"];
 
 /**
  * The validation scenarios compare Ferry (Rust) with zod on Deno.serve,
@@ -76,6 +79,12 @@ const DENO_RUN = ["deno", "run", "-A", "--no-lock"];
 const NO_VALIDATION: Record<string, string> = {
   "valid-body": "no schema validation in this peer",
   "invalid-body": "no schema validation in this peer",
+};
+
+/** Plain servers claim neither the validation nor the framework scenarios. */
+const PLAIN_SERVER: Record<string, string> = {
+  ...NO_VALIDATION,
+  mounted: "a framework scenario (sub-apps, scoped middleware); this peer is a plain server",
 };
 
 /** Every peer, baseline first. */
@@ -98,7 +107,7 @@ export const PEERS: readonly Peer[] = [
     async prepare(root) {
       if (!(await exists(`${root}/mod.ts`))) return "mod.ts not found";
       return await run(
-        ["deno", "cache", "--no-lock", "bench/peers/ferry.ts"],
+        [DENO, "cache", "--no-lock", "bench/peers/ferry.ts"],
         root,
       );
     },
@@ -121,19 +130,34 @@ export const PEERS: readonly Peer[] = [
       prepare: () => Promise.resolve(null),
     }]
     : []),
+  // The access log's cost: Ferry with `logger()` on every request.
+  {
+    name: "ferry-logged",
+    label: "Ferry + logger()",
+    cmd: ["env", "FERRY_LOGGER=1", ...DENO_RUN, "bench/peers/ferry.ts"],
+    required: false,
+    prepare: () => Promise.resolve(null),
+  },
   {
     name: "hono",
     label: "Hono (Deno)",
     cmd: [...DENO_RUN, "bench/peers/hono.ts"],
     required: true,
-    prepare: (root) => run(["deno", "cache", "--no-lock", "bench/peers/hono.ts"], root),
+    prepare: (root) => run([DENO, "cache", "--no-lock", "bench/peers/hono.ts"], root),
+  },
+  {
+    name: "hono-on-ferry",
+    label: "Hono (Ferry serve())",
+    cmd: [...DENO_RUN, "bench/peers/hono_on_ferry.ts"],
+    required: true,
+    prepare: (root) => run([DENO, "cache", "--no-lock", "bench/peers/hono_on_ferry.ts"], root),
   },
   {
     name: "bun",
     label: "Bun.serve",
     cmd: [BUN_BIN, "bench/peers/bun.ts"],
     required: false,
-    pending: NO_VALIDATION,
+    pending: PLAIN_SERVER,
     async prepare(root) {
       if (!(await exists(`${root}/${BUN_BIN}`))) {
         const failed = await run([
@@ -157,7 +181,7 @@ export const PEERS: readonly Peer[] = [
     label: "Node http",
     cmd: ["node", "bench/peers/node_http.mjs"],
     required: true,
-    pending: NO_VALIDATION,
+    pending: PLAIN_SERVER,
     prepare: (root) => run(["node", "--version"], root),
   },
   {
@@ -166,7 +190,7 @@ export const PEERS: readonly Peer[] = [
     cmd: [HYPER_BIN],
     env: { THREADS: "1" },
     required: true,
-    pending: NO_VALIDATION,
+    pending: PLAIN_SERVER,
     prepare: (root) =>
       run([
         "cargo",

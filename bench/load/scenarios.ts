@@ -101,6 +101,21 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
+    name: "mounted",
+    title: "the user route inside two nested sub-apps, behind 2 path-scoped sync middleware",
+    method: "GET",
+    path: "/api/v1/user/42?name=x",
+    headers: { "x-token": "abc" },
+    connections: 64,
+    pipeline: 1,
+    expect: {
+      status: 200,
+      contentType: JSON_TYPE,
+      body: '{"id":"42","name":"x","token":"abc"}',
+      headers: { "x-custom": "1", "x-scope": "2" },
+    },
+  },
+  {
     name: "json",
     title: "POST /json echo (parse + serialize)",
     method: "POST",

@@ -58,6 +58,17 @@ async function handler(req: Request): Promise<Response> {
       for (const mw of asyncChain) await mw(ctx);
       return middlewareDone(ctx);
     }
+    if (path.startsWith("/api/v1/user/")) {
+      // `mounted`: the prefix checks a router and two scoped middleware make.
+      const id = path.slice(13);
+      if (id === "" || id.includes("/")) return notFound();
+      const body = JSON.stringify({
+        id,
+        name: new URLSearchParams(query).get("name") ?? "",
+        token: req.headers.get("x-token") ?? "",
+      });
+      return new Response(body, { headers: { ...JSON_TYPE, "x-custom": "1", "x-scope": "2" } });
+    }
     if (path.startsWith("/user/")) {
       const id = path.slice(6);
       if (id === "" || id.includes("/")) return notFound();

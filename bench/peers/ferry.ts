@@ -12,7 +12,7 @@
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
-import { App, t } from "../../mod.ts";
+import { App, logger, t } from "../../mod.ts";
 
 const STATIC_DIR = Deno.env.get("STATIC_DIR") ?? ".";
 
@@ -33,14 +33,30 @@ const mwDone = (c: any) => {
 
 const app: any = new App();
 app.get("/", () => "Hello, World!");
-app.get("/user/:id", (c: any) => {
+const user = (c: any) => {
   c.header("x-custom", "1");
   return c.json({
     id: c.params.id,
     name: c.query.get("name") ?? "",
     token: c.req.header("x-token") ?? "",
   });
+};
+app.get("/user/:id", user);
+// `mounted`: the same route in two nested sub-apps, each prefix with a
+// path-scoped sync before-middleware (compiled into the route's plan).
+const v1: any = new App();
+v1.get("/user/:id", user);
+const api: any = new App();
+api.before("/v1/*", (c: any) => {
+  c.header("x-scope", String(c.get("scope") + 1));
 });
+api.route("/v1", v1);
+app.before("/api/*", (c: any) => {
+  c.set("scope", 1);
+});
+app.route("/api", api);
+// `FERRY_LOGGER=1`: the access log on every request (the ferry-logged peer).
+if (Deno.env.get("FERRY_LOGGER") === "1") app.use(logger());
 app.post("/json", async (c: any) => c.json(await c.req.json()));
 // Checked in Rust: an invalid body is answered 422 with no crossing.
 app.post("/users", (c: any) => c.json({ ok: true, name: c.valid.body.name }), {

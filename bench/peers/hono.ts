@@ -1,73 +1,10 @@
 /**
- * Load-benchmark peer: Hono 4 on `Deno.serve`, written the Hono way (router,
- * `app.use` onion middleware, `c.json`). Answers the scenarios of
- * `bench/load/scenarios.ts` with byte-identical bodies and content types.
+ * Load-benchmark peer: the Hono app of `hono_app.ts` on `Deno.serve`.
  * Env: `PORT` (default 8000), `STATIC_DIR`.
  *
  * @module
  */
-// Inline on purpose: the peer must not add Hono to Ferry's own import map.
-// deno-lint-ignore no-import-prefix
-import { Hono } from "npm:hono@4";
-// deno-lint-ignore no-import-prefix
-import { zValidator } from "npm:@hono/zod-validator@^0.7";
-import { problem, User } from "./_zod_user.ts";
-
-const TEXT = "text/plain; charset=utf-8";
-const STATIC_DIR = Deno.env.get("STATIC_DIR") ?? ".";
-const SAFE_NAME = /^[\w.-]+$/;
-
-const app = new Hono<{ Variables: { n: number } }>();
-
-for (let i = 0; i < 16; i++) {
-  // Sync middleware: no `async`, it hands back next()'s promise untouched.
-  app.use("/mw", (c, next) => {
-    c.set("n", (c.get("n") ?? 0) + 1);
-    return next();
-  });
-  app.use("/mw-async", async (c, next) => {
-    c.set("n", (c.get("n") ?? 0) + 1);
-    await next();
-  });
-}
-
-app.get("/", (c) => c.text("Hello, World!", 200, { "content-type": TEXT }));
-app.get("/const", (c) => c.json({ status: "ok" }));
-app.get("/user/:id", (c) => {
-  c.header("x-custom", "1");
-  return c.json({
-    id: c.req.param("id"),
-    name: c.req.query("name") ?? "",
-    token: c.req.header("x-token") ?? "",
-  });
-});
-app.post("/json", async (c) => {
-  try {
-    return c.json(await c.req.json());
-  } catch {
-    return c.text("Bad Request", 400, { "content-type": TEXT });
-  }
-});
-// Hono's own zod validator middleware; its hook answers the same 422.
-app.post(
-  "/users",
-  zValidator("json", User, (result) => result.success ? undefined : problem(result.error.issues)),
-  (c) => c.json({ ok: true, name: c.req.valid("json").name }),
-);
-const mwDone = (c: { get(k: "n"): number }) => String(c.get("n"));
-app.get("/mw", (c) => c.json({ ok: true }, 200, { "x-mw": mwDone(c) }));
-app.get("/mw-async", (c) => c.json({ ok: true }, 200, { "x-mw": mwDone(c) }));
-app.get("/static/:name", async (c) => {
-  const name = c.req.param("name");
-  if (!SAFE_NAME.test(name) || name.includes("..")) return c.notFound();
-  try {
-    const bytes = await Deno.readFile(`${STATIC_DIR}/${name}`);
-    return c.body(bytes, 200, { "content-type": "application/octet-stream" });
-  } catch {
-    return c.notFound();
-  }
-});
-app.notFound((c) => c.text("Not Found", 404, { "content-type": TEXT }));
+import { app } from "./hono_app.ts";
 
 Deno.serve({
   port: Number(Deno.env.get("PORT") ?? 8000),

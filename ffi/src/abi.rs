@@ -577,6 +577,45 @@ pub extern "C" fn ferry_local_close(id: u32) -> i32 {
     })
 }
 
+/// The JavaScript that owns server `id` is going away (`unload`): stops
+/// accepting, relays later requests to the next server on its address, and
+/// drains up to `max` queued requests into the drain array (as
+/// `ferry_pump`) for JavaScript to answer before it calls
+/// `ferry_server_orphan`. Returns how many pairs it drained.
+#[no_mangle]
+pub extern "C" fn ferry_server_detach(id: u32, max: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        match server(id) {
+            Some(s) => s.detach(max) as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// The JavaScript that owned server `id` is gone (`unload` of an isolate
+/// that `deno run --watch` replaces): answers its waiting requests 503,
+/// offers its listening socket to the next `ferry_server_start` on the same
+/// address, and closes it on a helper thread once its connections are done.
+/// The id is never valid again.
+#[no_mangle]
+pub extern "C" fn ferry_server_orphan(id: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let taken = server(id).and_then(|_| {
+            SERVERS
+                .write()
+                .get_mut((id & INDEX_MASK) as usize)
+                .and_then(Option::take)
+        });
+        match taken {
+            Some((_, s)) => {
+                s.orphan();
+                0
+            }
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
 /// Compiles a JSON Schema for `ferry_schema_check` (response checks):
 /// the checker's id, or an error code with the reason in `ferry_last_error`.
 ///

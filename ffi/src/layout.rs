@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 12;
+pub(crate) const ABI_VERSION: u32 = 13;
 
 /// Words at the start of a request record.
 pub(crate) mod req {

@@ -23,6 +23,7 @@ mod dispatch;
 mod fuzz;
 #[cfg(test)]
 mod golden;
+mod handover;
 mod layout;
 mod local;
 mod native;

@@ -19,7 +19,8 @@ use bytes::Bytes;
 use crate::body;
 use crate::config::{Engine, ServerConfig};
 use crate::constant::Constants;
-use crate::dispatch::{sweep_timeouts, Peer, Service};
+use crate::dispatch::{sweep_timeouts, Peer};
+use crate::handover::{self, Relay};
 use crate::layout::op;
 use crate::native::Native;
 use crate::response;
@@ -54,6 +55,13 @@ pub(crate) struct Shared {
     clock_ms: AtomicU64,
     /// Every open connection, for the watchdog.
     watch: Watch,
+    /// Its JavaScript is gone (`Server::orphan`): requests relay to the
+    /// server that took over the socket (`handover`).
+    pub(crate) orphaned: AtomicBool,
+    /// That server, once it started.
+    pub(crate) successor: parking_lot::Mutex<Option<Arc<Shared>>>,
+    /// Wakes requests waiting for `successor`.
+    pub(crate) successor_ready: tokio::sync::Notify,
 }
 
 /// Resolution of the coarse clock.
@@ -110,7 +118,14 @@ pub(crate) struct Server {
     start_accepting: watch::Sender<bool>,
     /// The bound address (the real port when 0 was asked for).
     pub(crate) local_addr: SocketAddr,
+    /// This server's parked socket in `handover`.
+    handover_key: u64,
 }
+
+/// How long an orphaned server (its JavaScript gone) keeps relaying the
+/// requests of its open connections before its runtime stops; idle
+/// keep-alive connections close sooner (their idle timeout).
+const ORPHAN_LIFETIME: Duration = Duration::from_secs(60);
 
 impl Server {
     /// Binds, starts the runtime and begins accepting.
@@ -120,9 +135,17 @@ impl Server {
             router.add(&route.method, &route.path, route.id)?;
         }
         let addr = format!("{}:{}", config.hostname, config.port);
-        let listener =
-            StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        // Under `deno run --watch`, the reloaded module's server takes over
+        // the socket of the server its previous version left (`handover`).
+        let (listener, predecessor) = match handover::take_orphaned(&addr) {
+            Some(taken) => (taken.socket, Some(taken.predecessor)),
+            None => (
+                StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+                None,
+            ),
+        };
         listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let fixed_port = config.port != 0;
         let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let engine = config.engine;
         let runtime = match engine {
@@ -171,7 +194,17 @@ impl Server {
             native_answers: AtomicU64::new(0),
             clock_ms: AtomicU64::new(0),
             watch: Watch::default(),
+            orphaned: AtomicBool::new(false),
+            successor: parking_lot::Mutex::new(None),
+            successor_ready: tokio::sync::Notify::new(),
         });
+        let handover_key = handover::next_key();
+        if fixed_port {
+            handover::park(handover_key, &addr, &listener, Arc::downgrade(&shared))?;
+        }
+        if let Some(predecessor) = predecessor {
+            handover::link(&predecessor, &shared);
+        }
         let (stop_accepting, stop_rx) = watch::channel(false);
         // Accepting waits for `begin_accepting`, so start-up hooks finish
         // before the first connection is taken; the kernel queues the rest.
@@ -194,6 +227,7 @@ impl Server {
             stop_accepting,
             start_accepting,
             local_addr,
+            handover_key,
         })
     }
 
@@ -262,6 +296,12 @@ impl Server {
     /// open are dropped with the runtime; so are their slots (`shutdown()`
     /// calls `expire` first, so none of them waits for JS any more).
     pub(crate) fn close(&self) {
+        // An orphan's socket stays parked until the reloaded module takes
+        // it (or the process ends): closing it would refuse connections in
+        // between. A normal close releases the port.
+        if !self.shared.orphaned.load(Ordering::Acquire) {
+            handover::forget(self.handover_key);
+        }
         self.shared.closing.store(true, Ordering::Release);
         let _ = self.stop_accepting.send(true);
         self.shared.slots.close();
@@ -278,6 +318,47 @@ impl Server {
                 }
             });
         }
+    }
+
+    /// First step of `orphan`, while the owning JavaScript still runs (its
+    /// `unload`): stop accepting, relay every later request (`handover`),
+    /// and drain up to `max` requests already queued, so JavaScript can
+    /// answer those whose handlers are synchronous before it goes. No
+    /// runtime is driven here: a parked pump-engine wait may hold it.
+    pub(crate) fn detach(&self, max: u32) -> u32 {
+        self.shared.orphaned.store(true, Ordering::Release);
+        let _ = self.stop_accepting.send(true);
+        if max == 0 {
+            return 0;
+        }
+        self.shared.slots.drain(max)
+    }
+
+    /// The JavaScript that owned this server is gone (its isolate was
+    /// replaced by `deno run --watch`): stop accepting, answer 503 to every
+    /// request it held or had not drained yet, relay later requests of open
+    /// connections to the server that takes over the socket, offer the
+    /// socket to it, and close once the connections are gone (at most
+    /// `ORPHAN_LIFETIME`). Nobody pumps this server any more, so a helper
+    /// thread drives its runtime meanwhile. Not `begin_shutdown`: that would
+    /// close keep-alive connections a client may be sending on right now.
+    pub(crate) fn orphan(self: Arc<Self>) {
+        self.detach(0);
+        self.shared
+            .slots
+            .expire(|| response::shutting_down("the module that owned this server was reloaded"));
+        handover::orphan(self.handover_key);
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + ORPHAN_LIFETIME;
+            if let Some(rt) = self.runtime() {
+                rt.block_on(async {
+                    while self.connections() > 0 && Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                });
+            }
+            self.close();
+        });
     }
 
     /// Applies the first `n` entries of the commit array (`layout::op`):
@@ -463,6 +544,10 @@ async fn accept_loop(
     let builder = Arc::new(builder);
     loop {
         tokio::select! {
+            // Stop first: once stopped, the socket may be handed over to
+            // another server (`handover`), which must get every connection.
+            biased;
+            _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
@@ -472,7 +557,6 @@ async fn accept_loop(
                 // Out of file descriptors and the like: back off, keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             },
-            _ = stop.changed() => break,
         }
     }
 }
@@ -485,7 +569,7 @@ async fn serve_connection(
 ) {
     let watched = shared.watch.add(shared.now_ms());
     let activity = watched.activity.clone();
-    let service = Service(Arc::new(Peer {
+    let service = Relay(Arc::new(Peer {
         shared: shared.clone(),
         activity: activity.clone(),
         addr: remote,
