@@ -172,7 +172,7 @@ impl Native {
             ..Exchange::default()
         };
         if let (Some(_), true) = (&self.logger, on(active, scope::LOGGER)) {
-            exchange.log = Some(Logger::start(&parts.method, parts.uri.path()));
+            exchange.log = Some(Logger::start(&parts.method, &parts.uri));
         }
         if let (Some(ids), true) = (&self.request_id, on(active, scope::REQUEST_ID)) {
             exchange.request_id = Some(ids.assign(&mut parts.headers));
