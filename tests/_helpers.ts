@@ -57,3 +57,19 @@ export async function rawExchange(
     }, new Uint8Array()),
   );
 }
+
+/** A promise and the function that resolves it (a latch between client and handler). */
+export function latch(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => open = resolve);
+  return { wait, open };
+}
+
+/** Polls `check` every 10 ms, at most `tries` times; the last result. */
+export async function until(check: () => boolean, tries = 300): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return check();
+}

@@ -5,7 +5,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { App } from "../mod.ts";
-import { rawExchange, serve } from "./_helpers.ts";
+import { latch as gate, rawExchange, serve, until } from "./_helpers.ts";
 
 const ENGINES = ["pump", "thread"] as const;
 
@@ -14,22 +14,6 @@ function assertStringIncludes(text: string, part: string): void {
     text.includes(part),
     `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`,
   );
-}
-
-/** A promise and its resolver. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => open = resolve);
-  return { wait, open };
-}
-
-/** Polls `check` every 10 ms, at most `tries` times. */
-async function until(check: () => boolean, tries = 300): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return check();
 }
 
 /** Sends a request on a raw connection and closes it without reading. */

@@ -4,32 +4,27 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { App } from "../mod.ts";
-import { rawExchange, serve } from "./_helpers.ts";
+import { latch, rawExchange, serve, until } from "./_helpers.ts";
 
 const ENGINES = ["pump", "thread"] as const;
 const decoder = new TextDecoder();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A promise and its resolver. */
-function latch(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => open = resolve);
-  return { wait, open };
-}
-
-/** Polls `check` every 10 ms, at most `tries` times. */
-async function until(check: () => boolean, tries = 300): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (check()) return true;
-    await sleep(10);
-  }
-  return check();
-}
-
 /** Reads one chunk of text from a body reader. */
 async function next(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
   const { value, done } = await reader.read();
   return done ? "<done>" : decoder.decode(value);
+}
+
+/** Reads the rest of a body as text (at most 10 more chunks). */
+async function rest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let text = "";
+  for (let i = 0; i < 10; i++) {
+    const chunk = await next(reader);
+    if (chunk === "<done>") break;
+    text += chunk;
+  }
+  return text;
 }
 
 for (const engine of ENGINES) {
@@ -56,13 +51,7 @@ for (const engine of ENGINES) {
     // The first part arrives while the handler still waits to write the second.
     assertEquals(await next(reader), "part 0;");
     second.open();
-    let rest = "";
-    for (let i = 0; i < 10; i++) {
-      const chunk = await next(reader);
-      if (chunk === "<done>") break;
-      rest += chunk;
-    }
-    assertEquals(rest, "part 1;part 2;");
+    assertEquals(await rest(reader), "part 1;part 2;");
     assert(await until(() => t.server.stats().streamsOpen === 0));
     assertEquals(t.server.stats().slotsInUse, 0);
   });
@@ -100,13 +89,7 @@ for (const engine of ENGINES) {
       assertEquals(await next(reader), `event: tick\nid: ${i}\ndata: {"i":${i}}\n\n`);
       gates[i].open();
     }
-    let rest = "";
-    for (let i = 0; i < 10; i++) {
-      const chunk = await next(reader);
-      if (chunk === "<done>") break;
-      rest += chunk;
-    }
-    assertEquals(rest, "data: line one\ndata: line two\n\n: bye\n\n");
+    assertEquals(await rest(reader), "data: line one\ndata: line two\n\n: bye\n\n");
     assertEquals(lastId, "41");
   });
 
@@ -350,13 +333,7 @@ Deno.test("compress() skips event streams and flushes other live streams per chu
   // fetch decompresses: the first chunk is readable before the second exists.
   assertEquals(await next(reader), "first ".repeat(50));
   second.open();
-  let rest = "";
-  for (let i = 0; i < 10; i++) {
-    const chunk = await next(reader);
-    if (chunk === "<done>") break;
-    rest += chunk;
-  }
-  assertEquals(rest, "second");
+  assertEquals(await rest(reader), "second");
 });
 
 /** A body made of `chunks` chunks of `size` bytes, each chunk's bytes = its index. */

@@ -64,6 +64,12 @@ const MW: Expectation = {
   body: '{"ok":true}',
   headers: { "x-mw": "16" },
 };
+const USER: Expectation = {
+  status: 200,
+  contentType: JSON_TYPE,
+  body: '{"id":"42","name":"x","token":"abc"}',
+  headers: { "x-custom": "1" },
+};
 const ECHO = '{"hello":"world","n":[1,2,3],"ok":true}';
 
 /**
@@ -93,12 +99,7 @@ export const SCENARIOS: readonly Scenario[] = [
     headers: { "x-token": "abc" },
     connections: 64,
     pipeline: 1,
-    expect: {
-      status: 200,
-      contentType: JSON_TYPE,
-      body: '{"id":"42","name":"x","token":"abc"}',
-      headers: { "x-custom": "1" },
-    },
+    expect: USER,
   },
   {
     name: "mounted",
@@ -108,12 +109,7 @@ export const SCENARIOS: readonly Scenario[] = [
     headers: { "x-token": "abc" },
     connections: 64,
     pipeline: 1,
-    expect: {
-      status: 200,
-      contentType: JSON_TYPE,
-      body: '{"id":"42","name":"x","token":"abc"}',
-      headers: { "x-custom": "1", "x-scope": "2" },
-    },
+    expect: { ...USER, headers: { ...USER.headers, "x-scope": "2" } },
   },
   {
     name: "json",

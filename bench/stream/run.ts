@@ -109,17 +109,10 @@ async function round(scenario: string, peer: typeof PEERS[number]): Promise<Roun
         eventsPerCpuSecond: r.events / cpu,
         cpuMicrosPerEvent: cpu / r.events * 1e6,
       };
-    } else if (scenario === "upload-256m") {
-      const r = await client("upload", String(port), String(DOWNLOADS), "256");
-      const cpu = cpuSeconds(pid) - cpu0;
-      const mib = r.bytes / 1024 / 1024;
-      result = {
-        mibPerSecond: mib / r.seconds,
-        cpuMillisPerMib: cpu / mib * 1000,
-        rssGrowthMib: (peakRssBytes(pid) - rss0) / 1024 / 1024,
-      };
     } else {
-      const r = await client("download", String(port), String(DOWNLOADS));
+      const r = scenario === "upload-256m"
+        ? await client("upload", String(port), String(DOWNLOADS), "256")
+        : await client("download", String(port), String(DOWNLOADS));
       const cpu = cpuSeconds(pid) - cpu0;
       const mib = r.bytes / 1024 / 1024;
       result = {

@@ -71,6 +71,12 @@ const INDEX_BITS: u32 = 12;
 const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 const TAG_MASK: u32 = (1 << (31 - INDEX_BITS)) - 1;
 
+/// Runs `f` on server `id`, or answers `Code::BadArgument` for an unknown
+/// (or closed) id.
+fn on_server(id: u32, f: impl FnOnce(&Server) -> i32) -> i32 {
+    server(id).map_or(Code::BadArgument as i32, |s| f(&s))
+}
+
 fn server(id: u32) -> Option<Arc<Server>> {
     let servers = SERVERS.read();
     match servers.get((id & INDEX_MASK) as usize) {
@@ -225,16 +231,13 @@ pub extern "C" fn ferry_wait(id: u32, timeout_ms: u32) -> i32 {
     })
 }
 
-/// Commits the first `n` `(slot, generation)` pairs of the commit array:
-/// each response is copied out, sent, and its slot freed. Returns how many
-/// were sent (stale or abandoned ones are skipped).
+/// Applies the first `n` entries of the commit array (`layout::op`) outside
+/// a pump: answers, stream chunks, releases. Returns how many answers were
+/// handed over (stale or abandoned ones are skipped).
 #[no_mangle]
 pub extern "C" fn ferry_commit(id: u32, n: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        match server(id) {
-            Some(s) => s.commit(n) as i32,
-            None => Code::BadArgument as i32,
-        }
+        on_server(id, |s| s.commit(n) as i32)
     })
 }
 
@@ -370,13 +373,10 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
 #[no_mangle]
 pub extern "C" fn ferry_server_begin(id: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        match server(id) {
-            Some(s) => {
-                s.begin_accepting();
-                0
-            }
-            None => Code::BadArgument as i32,
-        }
+        on_server(id, |s| {
+            s.begin_accepting();
+            0
+        })
     })
 }
 
@@ -386,13 +386,10 @@ pub extern "C" fn ferry_server_begin(id: u32) -> i32 {
 #[no_mangle]
 pub extern "C" fn ferry_server_shutdown(id: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        match server(id) {
-            Some(s) => {
-                s.begin_shutdown();
-                s.connections() as i32
-            }
-            None => Code::BadArgument as i32,
-        }
+        on_server(id, |s| {
+            s.begin_shutdown();
+            s.connections() as i32
+        })
     })
 }
 
@@ -403,10 +400,7 @@ pub extern "C" fn ferry_server_shutdown(id: u32) -> i32 {
 #[no_mangle]
 pub extern "C" fn ferry_server_expire(id: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        match server(id) {
-            Some(s) => s.expire() as i32,
-            None => Code::BadArgument as i32,
-        }
+        on_server(id, |s| s.expire() as i32)
     })
 }
 
@@ -585,10 +579,7 @@ pub extern "C" fn ferry_local_close(id: u32) -> i32 {
 #[no_mangle]
 pub extern "C" fn ferry_server_detach(id: u32, max: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        match server(id) {
-            Some(s) => s.detach(max) as i32,
-            None => Code::BadArgument as i32,
-        }
+        on_server(id, |s| s.detach(max) as i32)
     })
 }
 

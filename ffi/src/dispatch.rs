@@ -358,7 +358,7 @@ fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>>
         ready => {
             let taken = std::mem::replace(ready, Answer::Idle);
             drop(answer);
-            slots.task_done(id);
+            slots.answer_taken(id);
             Poll::Ready(match taken {
                 Answer::Ready(response) => response,
                 _ => unavailable("the server closed before the handler answered"),
@@ -438,7 +438,7 @@ fn publish(
     let cell = slots.cell(id);
     if let Some(body_in) = streamed {
         mark_body_stream(slots, id);
-        *cell.body_in.lock() = Some(body_in);
+        cell.set_body_in(body_in);
     }
     cell.published_ms.store(shared.now_ms(), Ordering::Relaxed);
     if !slots.begin_waiting(id) {

@@ -173,17 +173,22 @@ pub(crate) fn is_connection_header(name: &HeaderName) -> bool {
     CONNECTION_HEADERS.contains(&name.as_str())
 }
 
-/// An RFC 9457 problem response made in Rust.
-pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
+/// The RFC 9457 problem body of `status` with `detail`: keys in RFC 9457
+/// order, as TypeScript writes them.
+pub(crate) fn problem_body(status: StatusCode, detail: &str) -> String {
     let title = status.canonical_reason().unwrap_or("Error");
-    // Keys in RFC 9457 order, as TypeScript writes them.
     let quote = |s: &str| serde_json::Value::from(s).to_string();
-    let body = format!(
+    format!(
         r#"{{"type":"about:blank","title":{},"status":{},"detail":{}}}"#,
         quote(title),
         status.as_u16(),
         quote(detail)
-    );
+    )
+}
+
+/// An RFC 9457 problem response made in Rust.
+pub(crate) fn problem(status: StatusCode, detail: &str) -> Response<Body> {
+    let body = problem_body(status, detail);
     let mut response = Response::new(full(body));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -425,7 +425,7 @@ impl Server {
             return false;
         }
         let state = Arc::new(StreamState::default());
-        *slots.cell(id).stream.lock() = Some(state.clone());
+        slots.cell(id).set_stream(state.clone());
         let owner = shared.slots.clone();
         slots.answer(id, Some(generation), || {
             let first = move |chunk: Bytes| {

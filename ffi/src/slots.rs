@@ -74,8 +74,9 @@ pub(crate) struct SlotCell {
     pub(crate) stream: Mutex<Option<Arc<StreamState>>>,
     /// The streamed request body JavaScript reads from, if any.
     pub(crate) body_in: Mutex<Option<Arc<BodyIn>>>,
-    /// Set once `overflow_req` or `body_outside` holds bytes, so the common
-    /// request (neither) frees its slot without taking their locks.
+    /// Set once `overflow_req`, `body_outside`, `stream` or `body_in` holds
+    /// something, so the common request (none) frees its slot without
+    /// taking their locks.
     extras: AtomicBool,
     /// Bumped each time the slot returns to the free list, so a late commit
     /// or call for an old request is ignored.
@@ -176,6 +177,18 @@ impl SlotCell {
     /// Keeps a request record too large for the slot.
     pub(crate) fn set_overflow(&self, record: Vec<u8>) {
         *self.overflow_req.lock() = Some(record);
+        self.extras.store(true, Ordering::Release);
+    }
+
+    /// Keeps the stream of a streamed answer (its head was committed).
+    pub(crate) fn set_stream(&self, stream: Arc<StreamState>) {
+        *self.stream.lock() = Some(stream);
+        self.extras.store(true, Ordering::Release);
+    }
+
+    /// Keeps the body of a request that streams in.
+    pub(crate) fn set_body_in(&self, body: Arc<BodyIn>) {
+        *self.body_in.lock() = Some(body);
         self.extras.store(true, Ordering::Release);
     }
 
@@ -305,18 +318,31 @@ impl Slots {
         response: impl FnOnce() -> http::Response<Body>,
     ) -> bool {
         let cell = self.cell(id);
+        // Checked under the answer's lock: a `Waiting` slot cannot be freed
+        // and reused meanwhile (its task holds it, and lets go only after
+        // leaving `Waiting` under this lock: `task_done`).
+        let current = |cell: &SlotCell| {
+            generation.is_none_or(|g| g == cell.generation.load(Ordering::Acquire))
+        };
+        self.answer_when(cell, current, response)
+    }
+
+    /// Moves slot cell `cell` from `Waiting` to `Ready(response())` if
+    /// `check` holds under the answer's lock, and wakes the waiting task.
+    fn answer_when(
+        &self,
+        cell: &SlotCell,
+        check: impl FnOnce(&SlotCell) -> bool,
+        response: impl FnOnce() -> http::Response<Body>,
+    ) -> bool {
         let waker = {
             let mut answer = cell.answer.lock();
-            // Checked under the answer's lock: a `Waiting` slot cannot be
-            // freed and reused meanwhile (its task holds it, and lets go
-            // only after leaving `Waiting` under this lock: `task_done`).
-            let current = cell.generation.load(Ordering::Acquire);
-            if generation.is_some_and(|g| g != current) {
-                return false;
-            }
             let Answer::Waiting(waker) = &mut *answer else {
                 return false;
             };
+            if !check(cell) {
+                return false;
+            }
             let waker = waker.take();
             *answer = Answer::Ready(response());
             waker
@@ -358,6 +384,12 @@ impl Slots {
     /// request ended first (client gone: the answer, if any, is dropped).
     /// If JavaScript still holds the request, it is told with a cancel
     /// entry; the slot is freed by whichever holder lets go last.
+    /// The hyper task took its answer (and left the cell `Idle`): it lets
+    /// go of slot `id` without taking the answer's lock again.
+    pub(crate) fn answer_taken(&self, id: u32) {
+        self.let_go(id, HELD_BY_TASK);
+    }
+
     pub(crate) fn task_done(&self, id: u32) {
         let cell = self.cell(id);
         let unanswered = {
@@ -496,13 +528,14 @@ impl Slots {
     /// Returns a slot nobody holds to the free list under a new generation.
     fn recycle(&self, id: u32) {
         let cell = self.cell(id);
-        *cell.answer.lock() = Answer::Idle;
-        *cell.stream.lock() = None;
-        *cell.body_in.lock() = None;
+        // The answer is `Idle` already: the task left it so when it let go
+        // (`answer_taken`, `task_done`), and nothing answers an idle slot.
         cell.generation.fetch_add(1, Ordering::AcqRel);
         if cell.extras.swap(false, Ordering::AcqRel) {
             *cell.overflow_req.lock() = None;
             *cell.body_outside.lock() = None;
+            *cell.stream.lock() = None;
+            *cell.body_in.lock() = None;
         }
         self.free.lock().push(id);
     }
@@ -542,24 +575,11 @@ impl Slots {
         older_than_ms: u64,
         response: impl FnOnce() -> http::Response<Body>,
     ) -> bool {
-        let cell = self.cell(id);
-        let waker = {
-            let mut answer = cell.answer.lock();
-            let Answer::Waiting(waker) = &mut *answer else {
-                return false;
-            };
+        let old_enough = |cell: &SlotCell| {
             let published = cell.published_ms.load(Ordering::Relaxed);
-            if now_ms.saturating_sub(published) < older_than_ms {
-                return false;
-            }
-            let waker = waker.take();
-            *answer = Answer::Ready(response());
-            waker
+            now_ms.saturating_sub(published) >= older_than_ms
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        true
+        self.answer_when(self.cell(id), old_enough, response)
     }
 
     /// Number of slots currently taken.

@@ -57,14 +57,7 @@ pub(crate) struct Refusal {
 impl Refusal {
     /// 400 or 415 with a plain problem body, as `response::problem` writes it.
     pub(crate) fn plain(status: StatusCode, detail: &str) -> Refusal {
-        let title = status.canonical_reason().unwrap_or("Error");
-        let quote = |s: &str| serde_json::Value::from(s).to_string();
-        let body = format!(
-            r#"{{"type":"about:blank","title":{},"status":{},"detail":{}}}"#,
-            quote(title),
-            status.as_u16(),
-            quote(detail)
-        );
+        let body = crate::response::problem_body(status, detail);
         Refusal {
             status,
             body: body.into_bytes(),
