@@ -24,6 +24,13 @@ export { FerryRequest } from "./lib/request.ts";
 export { Reply, type ReplyBody } from "./lib/reply.ts";
 export { HttpError } from "./lib/http_error.ts";
 export type { SSEMessage, SSEOptions, SSEWriter, StreamWriter } from "./lib/stream.ts";
+export type {
+  ServerWebSocket,
+  WebSocketData,
+  WebSocketHandlers,
+  WebSocketMessage,
+  WebSocketOptions,
+} from "./lib/websocket.ts";
 export { contextStorage, getContext } from "./lib/async_context.ts";
 export { Server, type ServerAddr, type ServerStats } from "./lib/server.ts";
 export type { ListenOptions } from "./lib/listen_options.ts";

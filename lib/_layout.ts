@@ -78,3 +78,42 @@ export const METHODS = [
   "OPTIONS",
   "PATCH",
 ] as const;
+
+/**
+ * The WebSocket area (ffi/src/layout.rs `ws`): entries of four words,
+ * `kind << 24 | socket`, generation, offset, length, in both directions.
+ */
+export const Ws = {
+  WORDS: 4,
+  EVENTS: 4096,
+  ACTIONS: 4096,
+  EVENT_COUNT: 0,
+  EVENTS_AT: 4,
+  ACTION_COUNT: 4 + 4096 * 4,
+  ACTIONS_AT: 4 + 4096 * 4 + 4,
+  BUFFERED_AT: 4 + 4096 * 4 + 4 + 4096 * 4,
+  IN_BYTES: 256 * 1024,
+  OUT_BYTES: 256 * 1024,
+  KIND_SHIFT: 24,
+  INDEX_MASK: 0x00ff_ffff,
+  NO_SOCKET: 0x00ff_ffff,
+  // events
+  OPEN: 1,
+  TEXT: 2,
+  BINARY: 3,
+  CLOSE: 4,
+  DRAIN: 5,
+  FAILED: 6,
+  OUTSIDE: 0x80,
+  // actions
+  SEND_TEXT: 1,
+  SEND_BINARY: 2,
+  CLOSE_SOCKET: 3,
+  PUBLISH_TEXT: 4,
+  PUBLISH_BINARY: 5,
+  SUBSCRIBE: 6,
+  UNSUBSCRIBE: 7,
+  RELEASE: 8,
+  PING: 9,
+  WANT_DRAIN: 0x40,
+} as const;

@@ -24,6 +24,12 @@ export const symbols = {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
   },
+  ferry_ws_area: { parameters: ["u32"], result: "pointer" },
+  ferry_ws_send: {
+    parameters: ["u32", "u32", "u32", "u32", "buffer", "u32"],
+    result: "i32",
+  },
+  ferry_ws_take: { parameters: ["u32", "u32", "buffer", "u32"], result: "i32" },
   ferry_read_overflow: {
     parameters: ["u32", "u32", "u32", "buffer", "u32"],
     result: "i32",
@@ -59,7 +65,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 13;
+export const ABI_VERSION = 14;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

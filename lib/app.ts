@@ -24,6 +24,13 @@ import type { RouteSchema, ValidOf } from "./schema.ts";
 import { FetchValidation, schemaConfig } from "./validation.ts";
 import { responseCheck } from "./response_check.ts";
 import { mountOpenApi, type OpenApiOptions } from "./openapi.ts";
+import {
+  resolveWebSocketOptions,
+  type WebSocketHandlers,
+  type WebSocketOptions,
+} from "./websocket.ts";
+import { upgradeReply, websocketOf } from "./_ws_upgrade.ts";
+import type { Context } from "./context.ts";
 
 /** Methods a route can be registered for; `"*"` means every method. */
 export type Method =
@@ -224,6 +231,42 @@ export class App<E extends Env = Env> {
     this.#tree.add(method, encoded, route);
     this.#routes.push(route);
     return this.#changed();
+  }
+
+  /**
+   * Registers a WebSocket route (a `GET` path). Rust does the handshake and
+   * the framing; a plain HTTP request to the path gets 426. The route's
+   * before-middleware and native middleware run for the upgrade request,
+   * then `handlers.upgrade(c)`: its value becomes `ws.data`, or a
+   * `Response` / `Reply` it returns refuses the upgrade. Messages of every
+   * socket reach the handlers in batches, and `publish` fans out in Rust.
+   * See docs/websockets.md.
+   *
+   * @example A chat room per path
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App();
+   * app.ws("/rooms/:room", {
+   *   open(ws) { ws.subscribe(ws.params.room); },
+   *   message(ws, message) { ws.publish(ws.params.room, message); },
+   * }, { maxPayloadBytes: 64 * 1024 });
+   * ```
+   */
+  ws<D = undefined, P extends string = string>(
+    path: P,
+    handlers: WebSocketHandlers<D, E, P>,
+    options: WebSocketOptions = {},
+  ): this {
+    if (handlers === null || typeof handlers !== "object") {
+      throw new TypeError(
+        `app.ws("${path}"): the handlers must be an object ({ open, message, close })`,
+      );
+    }
+    const websocket = resolveWebSocketOptions(path, options);
+    // deno-lint-ignore no-explicit-any
+    const handler = (c: Context<E, P>) => upgradeReply(c as any, handlers as any, websocket);
+    // deno-lint-ignore no-explicit-any
+    return this.on("GET", path, handler as any, { websocket } as any);
   }
 
   /**
@@ -519,6 +562,7 @@ export class App<E extends Env = Env> {
         constant: constants.get(r.id),
         body_limit: compiled.routes[r.id].bodyLimit,
         schema: schemas[r.id],
+        websocket: websocketOf(compiled.routes[r.id].options),
       })),
       statics: compiled.statics,
       native: compiled.native,
@@ -542,6 +586,9 @@ export class App<E extends Env = Env> {
       counter: { hops: 0 },
       shutdownDeadlineMs: resolved.shutdownDeadlineMs,
       streamHighWaterMark: resolved.streamHighWaterMark,
+      maxSockets: compiled.routes.some((r) => websocketOf(r.options))
+        ? resolved.native.maxSockets
+        : 0,
       signal: options.signal,
       onStartup: [...this.#onStartup],
       onShutdown: [...this.#onShutdown],

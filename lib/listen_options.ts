@@ -85,6 +85,11 @@ export interface ListenOptions {
    * a slow client. @default 65536
    */
   streamHighWaterMark?: number;
+  /**
+   * Most WebSockets (`app.ws`) open at once; an upgrade past it gets 503
+   * with `Retry-After`. @default 65536
+   */
+  maxSockets?: number;
 }
 
 /** The native part of the options, as sent to Rust once. */
@@ -104,6 +109,7 @@ export interface NativeConfig {
   bodyTimeoutMs: number;
   handlerTimeoutMs: number;
   sendTimeoutMs: number;
+  maxSockets: number;
 }
 
 function int(
@@ -158,6 +164,7 @@ export function resolveListenOptions(
       bodyTimeoutMs: int(options, "bodyTimeoutMs", 30_000, 1, 2 ** 31),
       handlerTimeoutMs: int(options, "handlerTimeoutMs", 60_000, 0, 2 ** 31),
       sendTimeoutMs: int(options, "sendTimeoutMs", 30_000, 0, 2 ** 31),
+      maxSockets: int(options, "maxSockets", 65_536, 1, 0xff_fffe),
     },
     shutdownDeadlineMs: int(options, "shutdownDeadlineMs", 10_000, 0, 2 ** 31),
     streamHighWaterMark: int(options, "streamHighWaterMark", 64 * 1024, 1, 2 ** 30),

@@ -9,6 +9,9 @@ import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
 import { Reply } from "./reply.ts";
 import { ReplyWriter } from "./_encode.ts";
 import { SlotSource } from "./_source.ts";
+import { WsHub } from "./_ws_hub.ts";
+import { ticketOf } from "./_ws_upgrade.ts";
+import type { WebSocketData } from "./websocket.ts";
 
 /**
  * Extra microtask turns a busy loop waits for async answers before its next
@@ -32,7 +35,7 @@ const EXPIRE_GRACE_MS = 250;
 const STREAM_SETTLE_TURNS = 32;
 
 /** Counters `ferry_server_stats` fills. */
-const STATS_LEN = 17;
+const STATS_LEN = 24;
 
 /** Where the chunks of a request body that streams in go. */
 interface BodyFeed {
@@ -125,6 +128,20 @@ export interface ServerStats {
   chunksOut: number;
   /** FFI calls per stream chunk received (commits are shared with everything else). */
   ffiCallsPerChunk: number;
+  /** WebSockets open now (`app.ws`). */
+  socketsOpen: number;
+  /** WebSockets opened since the server started. */
+  socketsOpened: number;
+  /** WebSocket messages received (whole, after joining fragments). */
+  wsMessagesIn: number;
+  /** WebSocket messages queued to go out (each delivery of a publish counts). */
+  wsMessagesOut: number;
+  /** `publish` actions (one per call, however many subscribers). */
+  wsPublishes: number;
+  /** Messages dropped: the socket was closing, or past its backpressure limit. */
+  wsDropped: number;
+  /** FFI calls per WebSocket message in or out (the calls are shared with requests). */
+  ffiCallsPerMessage: number;
 }
 
 interface Counters extends HopCounter {
@@ -147,6 +164,8 @@ export interface ServerInit {
   counter: HopCounter;
   shutdownDeadlineMs: number;
   streamHighWaterMark: number;
+  /** Most WebSockets open at once; 0 when no route is a WebSocket route. */
+  maxSockets: number;
   signal?: AbortSignal;
   onStartup: (() => void | Promise<void>)[];
   onShutdown: (() => void | Promise<void>)[];
@@ -228,10 +247,23 @@ export class Server implements AsyncDisposable {
     this.#streamFlushQueued = false;
     if (this.#parked) this.#flush();
   };
+  /**
+   * A WebSocket action was queued: a running loop commits it with its next
+   * pump; a parked one after a macrotask turn, so the sends of every timer
+   * of this turn (a broadcast tick) share one commit.
+   */
+  #wsCommitBound = () => {
+    if (this.#parked && !this.#streamFlushQueued) {
+      this.#streamFlushQueued = true;
+      setTimeout(this.#streamFlushBound, 0);
+    }
+  };
   /** Streams whose head is not sent yet and which have not ended. */
   #fresh = 0;
   /** Streams given credit back in this batch. */
   #refilling = 0;
+  /** WebSockets (`app.ws`), when some route is one. */
+  #ws: WsHub | undefined;
 
   /** Use `app.listen()`; this constructor is internal. */
   constructor(init: ServerInit) {
@@ -272,6 +304,9 @@ export class Server implements AsyncDisposable {
       init.responseSlotBytes,
       { setBody: (slot, body) => this.#setBody(slot, body) },
     );
+    if (init.maxSockets > 0) {
+      this.#ws = new WsHub(lib, id, init.maxSockets, this.#flushBound, this.#wsCommitBound);
+    }
     this.addr = { transport: "tcp", hostname: init.hostname, port: lib.ferry_server_port(id) };
     this.finished = new Promise((resolve) => this.#done = resolve);
     this.#onShutdown = init.onShutdown;
@@ -326,7 +361,9 @@ export class Server implements AsyncDisposable {
       const n = lib.ferry_pump(id, this.#pending, max);
       this.#pending = 0;
       counters.drain++;
-      if (n > 0) {
+      // WebSocket events of the same drain (their count is in the area).
+      const events = this.#ws === undefined ? 0 : this.#ws.deliver();
+      if (n > 0 || events > 0) {
         const ids = this.#drainIds;
         for (let i = 0; i < 2 * n; i += 2) {
           const slot = ids[i];
@@ -375,10 +412,12 @@ export class Server implements AsyncDisposable {
       // queue push; `ferry_commit` from outside costs an eventfd write per
       // answer (profiled: ~6% of responses took that path).
       if (this.#dirty.length > 0) this.#flushStreams();
-      if (this.#pending > 0) {
+      if (this.#pending > 0 || this.#ws?.dirty) {
         counters.drain++;
         lib.ferry_pump(id, this.#pending, 0);
         this.#pending = 0;
+        // Events drained by that pump are handled now, not lost.
+        if (this.#ws !== undefined && this.#ws.deliver() > 0) continue;
       }
       this.#parked = true;
       const woke = await lib.ferry_wait(id, streak >= 16 ? 0 : 1000);
@@ -428,6 +467,8 @@ export class Server implements AsyncDisposable {
     // Over already (client gone, timed out, server closed): the slot was
     // handed back, and may carry another request; never write into it.
     if (source.released) return;
+    const ticket = reply.status === 101 ? ticketOf(reply) : undefined;
+    if (ticket !== undefined) this.#ws?.expect(slot, generation, ticket);
     if (reply.stream !== undefined && reply.sealed() === reply) {
       // The head (and first chunks) go with the next commit; the request
       // stays readable while the stream runs.
@@ -664,7 +705,7 @@ export class Server implements AsyncDisposable {
     this.#flushQueued = false;
     if (this.#closed) return;
     if (this.#dirty.length > 0) this.#flushStreams();
-    if (this.#pending === 0) return;
+    if (this.#pending === 0 && !this.#ws?.dirty) return;
     this.#lib.ferry_commit(this.#id, this.#pending);
     this.#counters.commit++;
     this.#pending = 0;
@@ -683,13 +724,52 @@ export class Server implements AsyncDisposable {
     return bytes;
   }
 
+  /**
+   * Sends a message to every WebSocket subscribed to `topic`
+   * (`ws.subscribe`), fanned out in Rust: one action however many
+   * subscribers. Returns the message's bytes, or 0 when nobody is
+   * subscribed.
+   *
+   * @example A clock every socket of `/clock` hears
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const app = new App().ws("/clock", { open(ws) { ws.subscribe("time"); } });
+   * const server = app.listen({ port: 0, hostname: "127.0.0.1" });
+   * const tick = setInterval(() => server.publish("time", new Date().toISOString()), 1000);
+   * clearInterval(tick);
+   * await server.shutdown();
+   * ```
+   */
+  publish(topic: string, message: WebSocketData): number {
+    const ws = this.#ws;
+    if (ws === undefined || this.#closed || ws.subscriberCount(topic) === 0) return 0;
+    return ws.publish(topic, message);
+  }
+
+  /**
+   * WebSockets subscribed to `topic` now.
+   *
+   * @example
+   * ```ts
+   * import { App } from "@ferry/ferry";
+   * const server = new App().ws("/feed", {}).listen({ port: 0, hostname: "127.0.0.1" });
+   * console.assert(server.subscriberCount("news") === 0);
+   * await server.shutdown();
+   * ```
+   */
+  subscriberCount(topic: string): number {
+    return this.#ws?.subscriberCount(topic) ?? 0;
+  }
+
   /** The server's counters. */
   stats(): ServerStats {
     const c = this.#counters;
     const native = this.#closed ? this.#finalNative : new Float64Array(STATS_LEN);
     if (!this.#closed) this.#lib.ferry_server_stats(this.#id, native, native.length);
     const [requests, toJs, nativeAnswers, wakes, full, drained, batches] = native;
-    const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow + this.#streamWrites;
+    const ws = this.#ws?.counters;
+    const total = c.drain + c.wait + c.commit + c.setBody + c.readOverflow + this.#streamWrites +
+      (ws === undefined ? 0 : ws.wsSend + ws.wsTake);
     return {
       requests,
       toJs,
@@ -719,6 +799,13 @@ export class Server implements AsyncDisposable {
       chunksIn: native[14],
       chunksOut: native[15],
       ffiCallsPerChunk: native[14] ? total / (toJs + native[14]) : 0,
+      socketsOpen: native[17],
+      socketsOpened: native[18],
+      wsMessagesIn: native[19],
+      wsMessagesOut: native[20],
+      wsPublishes: native[22],
+      wsDropped: native[23],
+      ffiCallsPerMessage: native[19] + native[20] ? total / (native[19] + native[20]) : 0,
     };
   }
 
@@ -749,11 +836,12 @@ export class Server implements AsyncDisposable {
     // keeps answering meanwhile. Poll until none is left or time is up.
     const lib = this.#lib;
     const id = this.#id;
-    let open = lib.ferry_server_shutdown(id);
+    let open = lib.ferry_server_shutdown(id) + (this.#ws?.open ?? 0);
     const until = async (end: number) => {
       while (open > 0 && Date.now() < end) {
         await new Promise((resolve) => setTimeout(resolve, 5));
-        open = this.stats().connections;
+        const stats = this.stats();
+        open = stats.connections + stats.socketsOpen;
       }
     };
     await until(Date.now() + deadlineMs);
@@ -797,6 +885,7 @@ export class Server implements AsyncDisposable {
   }
 
   #releaseAll(): void {
+    this.#ws?.closeAll();
     for (let slot = 0; slot < this.#sources.length; slot++) {
       this.#endBody(slot, "the server shut down");
       this.#sources[slot]?.release("closed", true);

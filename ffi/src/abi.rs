@@ -200,6 +200,83 @@ pub extern "C" fn ferry_server_commit_ids(id: u32) -> *mut c_void {
     })
 }
 
+/// Start of the server's WebSocket area (`layout::ws`), or null when no
+/// route is a WebSocket route. Mapped into JS once.
+#[no_mangle]
+pub extern "C" fn ferry_ws_area(id: u32) -> *mut c_void {
+    guard!(std::ptr::null_mut(), {
+        server(id)
+            .and_then(|s| s.shared.ws.as_ref().map(|hub| hub.area.ptr().cast()))
+            .unwrap_or(std::ptr::null_mut())
+    })
+}
+
+/// Applies one WebSocket action with its payload in `buf`: a message too
+/// large for the outbound area (`layout::ws` kinds). Returns 1 (sent or
+/// done), 0 (dropped: the socket is gone or closing), -1 (the socket is
+/// closing for backpressure), or a negative `Code`.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_ws_send(
+    id: u32,
+    kind: u32,
+    socket: u32,
+    generation: u32,
+    buf: *const u8,
+    len: u32,
+) -> i32 {
+    guard!(Code::Panicked as i32, {
+        // SAFETY: `buf` is valid for `len` bytes (the caller's contract).
+        let (Some(s), Some(payload)) = (server(id), unsafe { bytes(buf, len) }) else {
+            return Code::BadArgument as i32;
+        };
+        let Some(hub) = s.shared.ws.as_ref() else {
+            return Code::BadArgument as i32;
+        };
+        // Actions queued before this one go first, in order.
+        hub.apply();
+        hub.act(kind, socket, generation, payload)
+    })
+}
+
+/// Copies the payload of the last drain's event with the outside ticket
+/// `ticket` (a message larger than the inbound area) into `buf`; returns
+/// the bytes copied.
+///
+/// # Safety
+/// `buf` must be valid for `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferry_ws_take(id: u32, ticket: u32, buf: *mut u8, len: u32) -> i32 {
+    guard!(Code::Panicked as i32, {
+        let Some(s) = server(id) else {
+            return Code::BadArgument as i32;
+        };
+        let Some(hub) = s.shared.ws.as_ref() else {
+            return Code::BadArgument as i32;
+        };
+        if buf.is_null() {
+            return Code::BadArgument as i32;
+        }
+        // SAFETY: `buf` is valid for `len` writable bytes (the caller's
+        // contract) and is JavaScript memory, not Rust's.
+        let out = unsafe { std::slice::from_raw_parts_mut(buf, len as usize) };
+        match hub.take(ticket, out) {
+            Some(n) => n as i32,
+            None => Code::BadArgument as i32,
+        }
+    })
+}
+
+/// A WebSocket counter, 0 for a server without WebSocket routes.
+fn ws(s: &Server, read: impl Fn(&crate::ws::Counters) -> u64) -> f64 {
+    s.shared
+        .ws
+        .as_ref()
+        .map_or(0.0, |hub| read(&hub.counters) as f64)
+}
+
 /// The one call per batch: commits the first `commit` pairs of the commit
 /// array, then (pump engine) drives the runtime without blocking, then
 /// copies up to `max` ready slot ids into the drain array and returns the
@@ -361,6 +438,13 @@ pub unsafe extern "C" fn ferry_server_stats(id: u32, out: *mut f64, len: u32) ->
             c.chunks_in.load(Ordering::Relaxed) as f64,
             c.chunks_out.load(Ordering::Relaxed) as f64,
             c.stream_writes.load(Ordering::Relaxed) as f64,
+            ws(&s, |w| w.open.load(Ordering::Relaxed)),
+            ws(&s, |w| w.opened.load(Ordering::Relaxed)),
+            ws(&s, |w| w.messages_in.load(Ordering::Relaxed)),
+            ws(&s, |w| w.messages_out.load(Ordering::Relaxed)),
+            ws(&s, |w| w.frames_out.load(Ordering::Relaxed)),
+            ws(&s, |w| w.publishes.load(Ordering::Relaxed)),
+            ws(&s, |w| w.dropped.load(Ordering::Relaxed)),
         ];
         let n = values.len().min(len as usize);
         // SAFETY: `out` is valid for `len >= n` f64s (the caller's contract).

@@ -24,6 +24,9 @@ pub(crate) struct RouteConfig {
     /// `max_body_bytes`.
     #[serde(default)]
     pub(crate) body_limit: Option<u64>,
+    /// For a WebSocket route (`app.ws`): its socket options.
+    #[serde(default)]
+    pub(crate) websocket: Option<crate::ws::RouteWs>,
 }
 
 /// A response computed once by TypeScript and then served by Rust.
@@ -96,6 +99,8 @@ pub(crate) struct ServerConfig {
     /// accepted, and a connection asked to close may take to do so, before
     /// it is dropped, ms; 0 disables both (see `watchdog`).
     pub(crate) send_timeout_ms: u64,
+    /// Most WebSockets open at once; an upgrade past it is answered 503.
+    pub(crate) max_sockets: u32,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +124,7 @@ impl Default for ServerConfig {
             body_timeout_ms: 30_000,
             handler_timeout_ms: 60_000,
             send_timeout_ms: 30_000,
+            max_sockets: 65_536,
         }
     }
 }

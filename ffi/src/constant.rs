@@ -113,6 +113,7 @@ mod tests {
             }),
             schema: None,
             body_limit: None,
+            websocket: None,
         };
         let constants = Constants::from_routes(&[route]).unwrap();
         let response = constants.get(&7).unwrap().response();

@@ -144,7 +144,10 @@ impl Future for Reply {
                 return Poll::Ready(Ok(response.unwrap_or_else(polled_twice)));
             }
             State::Wait(id) => match poll_answer(&shared.slots, *id, cx) {
-                Poll::Ready(response) => Some(response),
+                Poll::Ready(Taken::Response(response)) => Some(response),
+                Poll::Ready(Taken::Upgrade(response, upgrade, generation)) => Some(
+                    crate::ws::accept(&this.peer.shared, upgrade, *id, generation, response),
+                ),
                 Poll::Pending => return Poll::Pending,
             },
             State::Slow(slow) => match slow.as_mut().poll(cx) {
@@ -186,7 +189,7 @@ fn native(shared: &Shared, response: Response<Body>) -> State {
     State::Ready(Some(response))
 }
 
-fn start(peer: &Arc<Peer>, parts: Parts, body: Incoming) -> State {
+fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming) -> State {
     let shared = &*peer.shared;
     let static_path = shared.statics.covers(parts.uri.path());
     if static_path || !body.is_end_stream() {
@@ -196,10 +199,51 @@ fn start(peer: &Arc<Peer>, parts: Parts, body: Incoming) -> State {
         Ok(found) => found,
         Err(answer) => return native(shared, answer),
     };
+    let upgrade = match websocket(shared, &mut parts, route) {
+        Ok(upgrade) => upgrade,
+        Err(answer) => return native(shared, answer),
+    };
     match publish(shared, peer, &parts, route, &params, &Bytes::new(), None) {
-        Ok(id) => State::Wait(id),
+        Ok(id) => {
+            if let Some(upgrade) = upgrade {
+                // JavaScript cannot have answered yet: this task polls the
+                // answer, and it is still here.
+                shared.slots.cell(id).set_upgrade(upgrade);
+            }
+            State::Wait(id)
+        }
         Err(answer) => native(shared, answer),
     }
+}
+
+/// For a request to a WebSocket route: the upgrade to keep until
+/// JavaScript answers, or Rust's own answer to a request that cannot
+/// upgrade (426, 400, 503 when every socket is taken).
+#[allow(clippy::result_large_err)] // the error is the answer itself
+fn websocket(
+    shared: &Shared,
+    parts: &mut Parts,
+    route: u32,
+) -> Result<Option<crate::ws::PendingUpgrade>, Response<Body>> {
+    let Some(hub) = shared.ws.as_ref().filter(|hub| hub.is_ws_route(route)) else {
+        return Ok(None);
+    };
+    let accept = match crate::ws::handshake::check(parts) {
+        crate::ws::handshake::Handshake::Upgrade(accept) => accept,
+        crate::ws::handshake::Handshake::Refused(answer) => return Err(answer),
+    };
+    if !hub.has_room() {
+        return Err(unavailable(
+            "every WebSocket this server allows is open; retry shortly",
+        ));
+    }
+    let Some(on) = parts.extensions.remove::<hyper::upgrade::OnUpgrade>() else {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "this connection cannot be upgraded",
+        ));
+    };
+    Ok(Some(crate::ws::PendingUpgrade { on, accept, route }))
 }
 
 /// `static_path`: a static mount covers the path (decided once, in `start`).
@@ -214,6 +258,12 @@ async fn slow(peer: Arc<Peer>, parts: Parts, body: Incoming, static_path: bool) 
         Ok(found) => found,
         Err(answer) => return Answered::Native(answer),
     };
+    if shared.ws.as_ref().is_some_and(|hub| hub.is_ws_route(route)) {
+        return Answered::Native(problem(
+            StatusCode::BAD_REQUEST,
+            "a WebSocket upgrade request has no body",
+        ));
+    }
     let limit = shared.body_limits.get(route as usize).copied();
     let limit = limit.unwrap_or(shared.config.max_body_bytes);
     // A route with a body schema validates the body before JavaScript
@@ -346,8 +396,9 @@ fn route(shared: &Shared, parts: &Parts) -> Result<(u32, Vec<String>), Response<
 /// Polls slot `id` for its answer. Once answered, takes the response and
 /// lets go of the slot (freed once JavaScript let go too). Handler timeouts
 /// answer 504 through the same cell: see `sweep_timeouts`.
-fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>> {
-    let mut answer = slots.cell(id).answer.lock();
+fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Taken> {
+    let cell = slots.cell(id);
+    let mut answer = cell.answer.lock();
     match &mut *answer {
         Answer::Waiting(waker) => {
             if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
@@ -358,13 +409,37 @@ fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Response<Body>>
         ready => {
             let taken = std::mem::replace(ready, Answer::Idle);
             drop(answer);
-            slots.answer_taken(id);
-            Poll::Ready(match taken {
+            let response = match taken {
                 Answer::Ready(response) => response,
                 _ => unavailable("the server closed before the handler answered"),
+            };
+            // A 101 completes a WebSocket handshake: its upgrade is taken
+            // while the task still holds the slot (its generation names the
+            // request in JavaScript's open event).
+            let upgrade = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                let generation = cell.generation.load(Ordering::Acquire);
+                Some((cell.take_upgrade(), generation))
+            } else {
+                None
+            };
+            slots.answer_taken(id);
+            Poll::Ready(match upgrade {
+                None => Taken::Response(response),
+                Some((Some(upgrade), generation)) => Taken::Upgrade(response, upgrade, generation),
+                Some((None, _)) => Taken::Response(problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "101 Switching Protocols answers only a WebSocket route (app.ws)",
+                )),
             })
         }
     }
+}
+
+/// An answer taken from a slot.
+enum Taken {
+    Response(Response<Body>),
+    /// A 101 for a WebSocket upgrade, with the slot's generation.
+    Upgrade(Response<Body>, crate::ws::PendingUpgrade, u32),
 }
 
 /// The request in slot `id` ended before its answer was taken (the client
@@ -388,7 +463,14 @@ impl Future for JsWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response<Body>> {
         let this = self.get_mut();
-        let polled = poll_answer(this.slots, this.id, cx);
+        let polled = poll_answer(this.slots, this.id, cx).map(|taken| match taken {
+            Taken::Response(response) => response,
+            // The slow path never keeps an upgrade.
+            Taken::Upgrade(..) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "101 Switching Protocols answers only a WebSocket route (app.ws)",
+            ),
+        });
         this.done = polled.is_ready();
         polled
     }

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 13;
+pub(crate) const ABI_VERSION: u32 = 14;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -102,4 +102,76 @@ pub(crate) fn method_code(method: &http::Method) -> u32 {
         .iter()
         .position(|m| *m == method.as_str())
         .map_or(METHOD_OTHER, |i| i as u32)
+}
+
+/// The WebSocket area: one Rust-owned block JavaScript maps once
+/// (`ferry_ws_area`), of `u32` words then bytes (see `ws::area`).
+/// Entries are four words in both directions: `kind << 24 | socket`,
+/// generation, offset, length.
+pub(crate) mod ws {
+    /// Words per event or action entry.
+    pub(crate) const WORDS: usize = 4;
+    /// Event entries one drain can hand over.
+    pub(crate) const EVENTS: usize = 4096;
+    /// Action entries JavaScript can queue between two commits.
+    pub(crate) const ACTIONS: usize = 4096;
+    /// Word: events in this drain (written by the drain).
+    pub(crate) const EVENT_COUNT: usize = 0;
+    /// Word where event entries start.
+    pub(crate) const EVENTS_AT: usize = 4;
+    /// Word: actions queued (written by JavaScript, zeroed by the commit).
+    pub(crate) const ACTION_COUNT: usize = EVENTS_AT + EVENTS * WORDS;
+    /// Word where action entries start.
+    pub(crate) const ACTIONS_AT: usize = ACTION_COUNT + 4;
+    /// Word where the per-socket buffered amounts start (`max_sockets`).
+    pub(crate) const BUFFERED_AT: usize = ACTIONS_AT + ACTIONS * WORDS;
+    /// Bytes of the inbound area (message payloads of one drain).
+    pub(crate) const IN_BYTES: usize = 256 * 1024;
+    /// Bytes of the outbound area (payloads of one commit's actions).
+    pub(crate) const OUT_BYTES: usize = 256 * 1024;
+    /// The kind sits in the top byte of an entry's first word.
+    pub(crate) const KIND_SHIFT: u32 = 24;
+    /// The socket index is the low 24 bits.
+    pub(crate) const INDEX_MASK: u32 = 0x00FF_FFFF;
+    /// "No socket": the sender of `server.publish`.
+    pub(crate) const NO_SOCKET: u32 = INDEX_MASK;
+
+    /// Event: a socket opened; payload `[slot, slot generation]` (u32 LE)
+    /// of the upgrade request.
+    pub(crate) const OPEN: u32 = 1;
+    /// Event: a text message (UTF-8 payload).
+    pub(crate) const TEXT: u32 = 2;
+    /// Event: a binary message.
+    pub(crate) const BINARY: u32 = 3;
+    /// Event: the socket closed; payload: code (u16 big-endian) and reason.
+    pub(crate) const CLOSE: u32 = 4;
+    /// Event: the socket's send buffer emptied after a send that waited.
+    pub(crate) const DRAIN: u32 = 5;
+    /// Event: an accepted upgrade never became a socket (the client left);
+    /// payload `[slot, slot generation]`.
+    pub(crate) const FAILED: u32 = 6;
+    /// Event flag: the payload did not fit the inbound area; the offset is
+    /// a ticket for `ferry_ws_take`.
+    pub(crate) const OUTSIDE: u32 = 0x80;
+
+    /// Action: send the payload as a text message.
+    pub(crate) const SEND_TEXT: u32 = 1;
+    /// Action: send the payload as a binary message.
+    pub(crate) const SEND_BINARY: u32 = 2;
+    /// Action: close; payload: code (u16 big-endian) and reason.
+    pub(crate) const CLOSE_SOCKET: u32 = 3;
+    /// Action: publish text; payload: topic length (u32 LE), topic, message.
+    pub(crate) const PUBLISH_TEXT: u32 = 4;
+    /// Action: publish binary; payload as `PUBLISH_TEXT`.
+    pub(crate) const PUBLISH_BINARY: u32 = 5;
+    /// Action: subscribe to the topic in the payload.
+    pub(crate) const SUBSCRIBE: u32 = 6;
+    /// Action: unsubscribe from the topic in the payload.
+    pub(crate) const UNSUBSCRIBE: u32 = 7;
+    /// Action: JavaScript lets go of a socket it was told closed.
+    pub(crate) const RELEASE: u32 = 8;
+    /// Action: send a ping with the payload.
+    pub(crate) const PING: u32 = 9;
+    /// Action flag: raise a drain event once the send buffer is empty.
+    pub(crate) const WANT_DRAIN: u32 = 0x40;
 }

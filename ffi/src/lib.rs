@@ -36,3 +36,4 @@ mod statics;
 mod stream;
 mod validation;
 mod watchdog;
+mod ws;

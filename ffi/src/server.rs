@@ -1,7 +1,6 @@
 //! The hyper server: accepts connections, enforces limits, routes, and hands
 //! requests that need TypeScript to the slot arena.
 
-use std::future::Future;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
@@ -30,7 +30,7 @@ use crate::slots::{Slots, Woken};
 use crate::statics::Statics;
 use crate::stream::body_in::Deliver;
 use crate::stream::{StreamBody, StreamState, Writable};
-use crate::watchdog::{self, Alarm, Limits, Watch};
+use crate::watchdog::{self, Activity, Alarm, Limits, Watch};
 
 /// State shared by every connection task and the JS-facing calls.
 pub(crate) struct Shared {
@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) handler_timeout: Option<Duration>,
     /// Body limit per route id (a route's `bodyLimit`, else `maxBodyBytes`).
     pub(crate) body_limits: Vec<u64>,
+    /// WebSockets (`ws`): present when some route is `app.ws`.
+    pub(crate) ws: Option<crate::ws::Hub>,
     pub(crate) closing: AtomicBool,
     connections: AtomicU32,
     pub(crate) started: Instant,
@@ -175,6 +177,7 @@ impl Server {
                 *limit = route.body_limit.unwrap_or(config.max_body_bytes);
             }
         }
+        let ws = crate::ws::Hub::new(&config.routes, config.max_sockets, slots.clone());
         let shared = Arc::new(Shared {
             slots,
             router,
@@ -187,6 +190,7 @@ impl Server {
                 ms => Some(Duration::from_millis(ms)),
             }),
             body_limits,
+            ws,
             config,
             closing: AtomicBool::new(false),
             connections: AtomicU32::new(0),
@@ -218,6 +222,9 @@ impl Server {
         runtime.spawn(watch_connections(shared.clone()));
         if let Some(limit) = shared.handler_timeout {
             runtime.spawn(sweep_timeouts(shared.clone(), limit));
+        }
+        if shared.ws.is_some() {
+            runtime.spawn(crate::ws::sweep(shared.clone()));
         }
         let runtime = parking_lot::Mutex::new(Some(Arc::new(runtime)));
         Ok(Server {
@@ -252,7 +259,11 @@ impl Server {
         } else {
             self.commit(commit);
         }
-        self.shared.slots.drain(max)
+        let n = self.shared.slots.drain(max);
+        if let Some(hub) = &self.shared.ws {
+            hub.drain();
+        }
+        n
     }
 
     /// Parks until requests are ready, the timeout passes or the server
@@ -287,6 +298,9 @@ impl Server {
     /// dropped, its slot being free or reused. Returns how many it answered.
     pub(crate) fn expire(&self) -> u32 {
         self.begin_shutdown();
+        if let Some(hub) = &self.shared.ws {
+            hub.close_all(1001, b"the server is shutting down");
+        }
         self.shared
             .slots
             .expire(|| response::shutting_down("the server shut down before the handler answered"))
@@ -367,6 +381,9 @@ impl Server {
     /// ends, and releases of requests that are over. A stale entry changes
     /// nothing. Returns how many answers and heads were handed over.
     pub(crate) fn commit(&self, n: u32) -> u32 {
+        if let Some(hub) = &self.shared.ws {
+            hub.apply();
+        }
         if n == 0 {
             return 0;
         }
@@ -580,7 +597,24 @@ async fn serve_connection(
         activity.clone(),
         shared.clone(),
     ));
-    let conn = builder.serve_connection(io, service);
+    // Only a server with WebSocket routes lets hyper hand connections over
+    // (upgrades); the others keep the plain connection future.
+    if shared.ws.is_some() {
+        drive(
+            builder.serve_connection_with_upgrades(io, service),
+            &activity,
+        )
+        .await;
+    } else {
+        drive(builder.serve_connection(io, service), &activity).await;
+    }
+    drop(watched);
+    shared.connections.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// Polls a connection until it ends, closing it gracefully on the
+/// watchdog's `Close` alarm and dropping it on `Drop`.
+async fn drive<C: GracefulConnection>(conn: C, activity: &Activity) {
     tokio::pin!(conn);
     // The watchdog (see `watchdog`) raises alarms; polling checks an atomic
     // and registers the waker: no timer of our own per connection.
@@ -603,6 +637,4 @@ async fn serve_connection(
         }
     })
     .await;
-    drop(watched);
-    shared.connections.fetch_sub(1, Ordering::AcqRel);
 }

@@ -74,6 +74,8 @@ pub(crate) struct SlotCell {
     pub(crate) stream: Mutex<Option<Arc<StreamState>>>,
     /// The streamed request body JavaScript reads from, if any.
     pub(crate) body_in: Mutex<Option<Arc<BodyIn>>>,
+    /// A WebSocket upgrade waiting for JavaScript's answer (`ws`).
+    upgrade: Mutex<Option<crate::ws::PendingUpgrade>>,
     /// Set once `overflow_req`, `body_outside`, `stream` or `body_in` holds
     /// something, so the common request (none) frees its slot without
     /// taking their locks.
@@ -141,6 +143,9 @@ pub(crate) struct Slots {
     /// never overflows.
     events: ArrayQueue<(u32, u32)>,
     parked: AtomicBool,
+    /// Events queued outside the slots (WebSockets, `ws::Hub`) wait for
+    /// the next drain.
+    external: AtomicBool,
     closed: AtomicBool,
     /// Set by `expire`: no more requests are handed to JavaScript.
     expired: AtomicBool,
@@ -198,6 +203,20 @@ impl SlotCell {
         self.extras.store(true, Ordering::Release);
     }
 
+    /// Keeps the upgrade of a WebSocket request until JavaScript answers.
+    pub(crate) fn set_upgrade(&self, upgrade: crate::ws::PendingUpgrade) {
+        *self.upgrade.lock() = Some(upgrade);
+        self.extras.store(true, Ordering::Release);
+    }
+
+    /// Takes the upgrade kept by `set_upgrade`, if any.
+    pub(crate) fn take_upgrade(&self) -> Option<crate::ws::PendingUpgrade> {
+        if !self.extras.load(Ordering::Acquire) {
+            return None;
+        }
+        self.upgrade.lock().take()
+    }
+
     /// Takes the body handed over by `ferry_set_body`, if any.
     pub(crate) fn take_body_outside(&self) -> Option<Vec<u8>> {
         if !self.extras.load(Ordering::Acquire) {
@@ -228,6 +247,7 @@ impl Slots {
                 holders: AtomicU8::new(0),
                 stream: Mutex::new(None),
                 body_in: Mutex::new(None),
+                upgrade: Mutex::new(None),
                 published_ms: AtomicU64::new(0),
             })
             .collect();
@@ -245,6 +265,7 @@ impl Slots {
             ready: ArrayQueue::new(count as usize),
             events: ArrayQueue::new(count as usize * 4),
             parked: AtomicBool::new(false),
+            external: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             expired: AtomicBool::new(false),
             park_lock: Mutex::new(()),
@@ -536,6 +557,7 @@ impl Slots {
             *cell.body_outside.lock() = None;
             *cell.stream.lock() = None;
             *cell.body_in.lock() = None;
+            *cell.upgrade.lock() = None;
         }
         self.free.lock().push(id);
     }
@@ -595,6 +617,24 @@ impl Slots {
         // JavaScript lets go only of what it drained).
         let _ = self.ready.push(id);
         self.wake_parked();
+    }
+
+    /// An event outside the slots waits (a WebSocket message): the next
+    /// pump drains it; a parked JS side wakes.
+    pub(crate) fn external_event(&self) {
+        self.external.store(true, Ordering::Release);
+        self.wake_parked();
+    }
+
+    /// The drain of external events starts: later ones set the flag again.
+    pub(crate) fn clear_external(&self) {
+        self.external.store(false, Ordering::Release);
+    }
+
+    /// The drain left external events behind (they did not fit): the JS
+    /// side must not park on them.
+    pub(crate) fn keep_external(&self) {
+        self.external.store(true, Ordering::Release);
     }
 
     /// Wakes the JS side if it is parked (an eventcount: no syscall while
@@ -678,7 +718,10 @@ impl Slots {
     fn settled(&self) -> Option<Woken> {
         if self.closed.load(Ordering::Acquire) {
             Some(Woken::Closed)
-        } else if !self.ready.is_empty() || !self.events.is_empty() {
+        } else if !self.ready.is_empty()
+            || !self.events.is_empty()
+            || self.external.load(Ordering::Acquire)
+        {
             Some(Woken::Ready)
         } else {
             None

@@ -296,6 +296,12 @@ impl<S, C> Stream<S, C> {
         }
     }
 
+    /// The socket itself, once hyper hands an upgraded connection over
+    /// (WebSockets keep their own timeouts: `ws`).
+    pub(crate) fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Follows the HTTP/2 preface across reads (a client may send it in
     /// pieces); returns whether the connection is now known to be HTTP/2.
     fn sniff(&mut self, got: &[u8]) -> bool {

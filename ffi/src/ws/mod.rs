@@ -1,0 +1,647 @@
+//! WebSockets in the native core (issue #13, docs/websockets.md).
+//!
+//! A request to a WebSocket route is checked here (`handshake`), handed to
+//! JavaScript like any other (its before-middleware and `upgrade()` run
+//! there) and, when JavaScript answers 101, upgraded by hyper. From then on
+//! the socket's frames are read and written by one task (`socket`), and
+//! cross to JavaScript in batches, never one FFI call per message:
+//!
+//! - **events** (open, message, close, drain) queue here and the drain of
+//!   each `ferry_pump` copies them, payloads included, into the shared
+//!   [`Area`]; JavaScript reads them after the pump returns;
+//! - **actions** (send, close, publish, subscribe, release) are written by
+//!   JavaScript into the same area and applied by the next commit;
+//! - **topics** live here: one publish action reaches every subscriber,
+//!   with the frame encoded once.
+//!
+//! Ownership follows the slots' rule: a socket index is reused only after
+//! its task ended and JavaScript released it; every entry carries the
+//! generation it was made for, and a stale one changes nothing.
+
+pub(crate) mod area;
+pub(crate) mod handshake;
+mod socket;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use crossbeam_queue::SegQueue;
+use fastwebsockets::OpCode;
+use http::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
+use http::Response;
+use hyper_util::rt::TokioIo;
+use parking_lot::{Mutex, RwLock};
+use serde::Deserialize;
+
+use crate::layout::ws::*;
+use crate::response::Body;
+use crate::server::Shared;
+use crate::slots::Slots;
+pub(crate) use area::Area;
+use socket::{Queued, Socket, HELD_BY_JS, HELD_BY_TASK};
+
+/// A route's WebSocket options, as TypeScript sends them.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct RouteWs {
+    /// Largest message (whole, after joining fragments); past it: 1009.
+    pub(crate) max_payload_bytes: u64,
+    /// Silence after which the socket is pinged (half) and closed (whole)
+    /// with 1001; 0: never.
+    pub(crate) idle_timeout_ms: u64,
+    /// Bytes a socket may have waiting to be written; past it the socket
+    /// closes with 1008, or messages are dropped.
+    pub(crate) backpressure_limit_bytes: u64,
+    /// Drop messages past the limit instead of closing.
+    pub(crate) drop_on_backpressure: bool,
+}
+
+impl Default for RouteWs {
+    fn default() -> Self {
+        RouteWs {
+            max_payload_bytes: 16 << 20,
+            idle_timeout_ms: 120_000,
+            backpressure_limit_bytes: 1 << 20,
+            drop_on_backpressure: false,
+        }
+    }
+}
+
+/// A socket's limits, from its route.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_payload: usize,
+    pub(crate) idle_ms: u64,
+    pub(crate) backpressure: usize,
+    pub(crate) drop_on_backpressure: bool,
+}
+
+impl From<RouteWs> for Limits {
+    fn from(c: RouteWs) -> Limits {
+        Limits {
+            max_payload: c.max_payload_bytes.min(usize::MAX as u64) as usize,
+            idle_ms: c.idle_timeout_ms,
+            backpressure: c.backpressure_limit_bytes.min(usize::MAX as u64) as usize,
+            drop_on_backpressure: c.drop_on_backpressure,
+        }
+    }
+}
+
+/// An upgrade JavaScript has not answered yet, kept with its slot.
+pub(crate) struct PendingUpgrade {
+    pub(crate) on: hyper::upgrade::OnUpgrade,
+    pub(crate) accept: HeaderValue,
+    pub(crate) route: u32,
+}
+
+/// Live counters, read by `ferry_server_stats`.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) opened: AtomicU64,
+    pub(crate) open: AtomicU64,
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+    pub(crate) frames_out: AtomicU64,
+    pub(crate) publishes: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+/// An event waiting for the next drain.
+struct Event {
+    index: u32,
+    generation: u32,
+    kind: u32,
+    data: Bytes,
+}
+
+/// Every socket of one server, its topics and its event queue.
+pub(crate) struct Hub {
+    pub(crate) area: Area,
+    /// Limits by route id; `None` for a route that is not a WebSocket's.
+    routes: Vec<Option<Limits>>,
+    table: RwLock<Vec<Option<Arc<Socket>>>>,
+    generations: Box<[AtomicU32]>,
+    free: Mutex<Vec<u32>>,
+    events: SegQueue<Event>,
+    /// An event that did not fit the last drain: it goes first next time.
+    held: Mutex<Option<Event>>,
+    /// Payloads larger than the inbound area, for `ferry_ws_take`.
+    outside: Mutex<Vec<Bytes>>,
+    topics: Mutex<HashMap<Box<[u8]>, HashSet<u32>>>,
+    /// Wakes a parked JavaScript loop when events arrive.
+    slots: Arc<Slots>,
+    pub(crate) counters: Counters,
+}
+
+impl Hub {
+    /// A hub for the routes that have WebSocket options; `None` if none do.
+    pub(crate) fn new(
+        routes: &[crate::config::RouteConfig],
+        max_sockets: u32,
+        slots: Arc<Slots>,
+    ) -> Option<Hub> {
+        if routes.iter().all(|r| r.websocket.is_none()) {
+            return None;
+        }
+        let max_sockets = max_sockets.clamp(1, NO_SOCKET);
+        let mut limits = vec![None; routes.len()];
+        for route in routes {
+            if let (Some(ws), Some(slot)) = (route.websocket, limits.get_mut(route.id as usize)) {
+                *slot = Some(Limits::from(ws));
+            }
+        }
+        Some(Hub {
+            area: Area::new(max_sockets),
+            routes: limits,
+            table: RwLock::new(vec![None; max_sockets as usize]),
+            generations: (0..max_sockets).map(|_| AtomicU32::new(0)).collect(),
+            free: Mutex::new((0..max_sockets).rev().collect()),
+            events: SegQueue::new(),
+            held: Mutex::new(None),
+            outside: Mutex::new(Vec::new()),
+            topics: Mutex::new(HashMap::new()),
+            slots,
+            counters: Counters::default(),
+        })
+    }
+
+    /// Whether `route` is a WebSocket route.
+    pub(crate) fn is_ws_route(&self, route: u32) -> bool {
+        matches!(self.routes.get(route as usize), Some(Some(_)))
+    }
+
+    /// Whether a socket index is free (checked before handing an upgrade
+    /// to JavaScript, so a full server answers 503 at once).
+    pub(crate) fn has_room(&self) -> bool {
+        !self.free.lock().is_empty()
+    }
+
+    /// The live socket `(index, generation)`.
+    fn socket(&self, index: u32, generation: u32) -> Option<Arc<Socket>> {
+        let table = self.table.read();
+        let socket = table.get(index as usize)?.as_ref()?;
+        (socket.generation == generation).then(|| socket.clone())
+    }
+
+    /// Queues an event for JavaScript and wakes it if parked.
+    fn event(&self, socket: &Socket, kind: u32, data: Bytes) {
+        self.push(socket.index, socket.generation, kind, data);
+    }
+
+    fn push(&self, index: u32, generation: u32, kind: u32, data: Bytes) {
+        self.events.push(Event {
+            index,
+            generation,
+            kind,
+            data,
+        });
+        self.slots.external_event();
+    }
+
+    /// A new socket for an upgraded connection; `None` when every index is
+    /// taken. JavaScript gets an open event naming the upgrade's slot.
+    fn open(
+        &self,
+        route: u32,
+        slot: u32,
+        slot_generation: u32,
+        now_ms: u64,
+    ) -> Option<Arc<Socket>> {
+        let limits = self.routes.get(route as usize).copied().flatten()?;
+        let index = self.free.lock().pop()?;
+        let generation = self.generations[index as usize].load(Ordering::Acquire);
+        let socket = Arc::new(Socket::new(index, generation, limits, now_ms));
+        self.table.write()[index as usize] = Some(socket.clone());
+        self.area.set_buffered(index, 0);
+        self.counters.opened.fetch_add(1, Ordering::Relaxed);
+        self.counters.open.fetch_add(1, Ordering::Relaxed);
+        self.event(&socket, OPEN, slot_pair(slot, slot_generation));
+        Some(socket)
+    }
+
+    /// The connection closed (cleanly or not): its subscriptions end, and
+    /// JavaScript gets the close event.
+    fn closed(&self, socket: &Socket, code: u16, reason: &[u8]) {
+        let topics = std::mem::take(&mut *socket.topics.lock());
+        if !topics.is_empty() {
+            let mut all = self.topics.lock();
+            for topic in topics {
+                unsubscribe(&mut all, &topic, socket.index);
+            }
+        }
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        payload.extend_from_slice(&code.to_be_bytes());
+        payload.extend_from_slice(reason);
+        self.event(socket, CLOSE, payload.into());
+    }
+
+    /// The socket's task ended.
+    fn task_done(&self, socket: &Socket) {
+        self.let_go(socket, HELD_BY_TASK);
+    }
+
+    /// A holder lets go; the last one frees the index for a new generation.
+    fn let_go(&self, socket: &Socket, holder: u8) {
+        let before = socket.holders.fetch_and(!holder, Ordering::AcqRel);
+        if before & holder == 0 || before != holder {
+            return;
+        }
+        let index = socket.index as usize;
+        self.table.write()[index] = None;
+        self.generations[index].fetch_add(1, Ordering::AcqRel);
+        self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        self.free.lock().push(socket.index);
+    }
+
+    /// An accepted upgrade that never became a socket (the client left
+    /// before the 101 went out): JavaScript forgets it.
+    fn failed(&self, slot: u32, slot_generation: u32) {
+        self.push(NO_SOCKET, 0, FAILED, slot_pair(slot, slot_generation));
+    }
+
+    /// A message arrived (the reader counted its bytes as inbound).
+    fn message(&self, socket: &Socket, kind: u32, data: Bytes) {
+        self.counters.messages_in.fetch_add(1, Ordering::Relaxed);
+        self.event(socket, kind, data);
+    }
+
+    /// Copies queued events into the area, payloads into its inbound bytes,
+    /// as many as fit. Runs on the JS thread, in `ferry_pump`. Returns how
+    /// many it copied (also written to the area's count word).
+    pub(crate) fn drain(&self) -> u32 {
+        self.slots.clear_external();
+        let mut outside = self.outside.lock();
+        outside.clear();
+        let mut held = self.held.lock();
+        let mut n = 0;
+        let mut offset = 0;
+        while n < EVENTS {
+            let Some(event) = held.take().or_else(|| self.events.pop()) else {
+                break;
+            };
+            let len = event.data.len();
+            let (kind, at) = if offset + len <= IN_BYTES {
+                // SAFETY: on the JS thread, inside the drain (see `Area`).
+                unsafe { self.area.write_in(offset, &event.data) };
+                offset += len;
+                (event.kind, offset - len)
+            } else if len > IN_BYTES {
+                outside.push(event.data.clone());
+                (event.kind | OUTSIDE, outside.len() - 1)
+            } else {
+                *held = Some(event);
+                break;
+            };
+            let entry = EVENTS_AT + n * WORDS;
+            self.area
+                .word(entry)
+                .store(kind << KIND_SHIFT | event.index, Ordering::Relaxed);
+            self.area
+                .word(entry + 1)
+                .store(event.generation, Ordering::Relaxed);
+            self.area
+                .word(entry + 2)
+                .store(at as u32, Ordering::Relaxed);
+            self.area
+                .word(entry + 3)
+                .store(len as u32, Ordering::Relaxed);
+            if event.kind == TEXT || event.kind == BINARY {
+                if let Some(socket) = self.socket(event.index, event.generation) {
+                    socket.drained(len);
+                }
+            }
+            n += 1;
+        }
+        if held.is_some() || !self.events.is_empty() {
+            self.slots.keep_external();
+        }
+        self.area
+            .word(EVENT_COUNT)
+            .store(n as u32, Ordering::Release);
+        n as u32
+    }
+
+    /// Copies the outside payload `ticket` of the last drain into `buf`.
+    pub(crate) fn take(&self, ticket: u32, buf: &mut [u8]) -> Option<usize> {
+        let outside = self.outside.lock();
+        let data = outside.get(ticket as usize)?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Some(n)
+    }
+
+    /// Applies the actions JavaScript queued in the area since the last
+    /// commit. Runs on the JS thread.
+    pub(crate) fn apply(&self) {
+        let count = self.area.word(ACTION_COUNT).swap(0, Ordering::AcqRel) as usize;
+        for i in 0..count.min(ACTIONS) {
+            let word = |k: usize| {
+                self.area
+                    .word(ACTIONS_AT + i * WORDS + k)
+                    .load(Ordering::Relaxed)
+            };
+            let (head, generation, offset, length) = (word(0), word(1), word(2), word(3));
+            // SAFETY: on the JS thread, inside a commit (see `Area`).
+            let payload = unsafe { self.area.out(offset as usize, length as usize) };
+            self.act(head >> KIND_SHIFT, head & INDEX_MASK, generation, payload);
+        }
+    }
+
+    /// Applies one action (from the area, or `ferry_ws_send` for a payload
+    /// larger than the outbound area). Returns how a send went: 1 sent,
+    /// 0 dropped, -1 the socket is closing for backpressure.
+    pub(crate) fn act(&self, kind: u32, index: u32, generation: u32, payload: &[u8]) -> i32 {
+        let want_drain = kind & WANT_DRAIN != 0;
+        match kind & !WANT_DRAIN {
+            SEND_TEXT | SEND_BINARY => {
+                let Some(socket) = self.socket(index, generation) else {
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    return 0;
+                };
+                let opcode = if kind & !WANT_DRAIN == SEND_TEXT {
+                    OpCode::Text
+                } else {
+                    OpCode::Binary
+                };
+                let queued = self.deliver(&socket, socket::frame(opcode, payload));
+                if want_drain {
+                    socket.want_drain(self);
+                }
+                match queued {
+                    Queued::Sent => 1,
+                    Queued::Dropped => 0,
+                    Queued::Overflowed => -1,
+                }
+            }
+            CLOSE_SOCKET => {
+                if let Some(socket) = self.socket(index, generation) {
+                    let code = match payload {
+                        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+                        _ => 1000,
+                    };
+                    socket.close(self, code, payload.get(2..).unwrap_or_default());
+                }
+                1
+            }
+            PUBLISH_TEXT | PUBLISH_BINARY => {
+                let opcode = if kind == PUBLISH_TEXT {
+                    OpCode::Text
+                } else {
+                    OpCode::Binary
+                };
+                let Some((topic, message)) = split_topic(payload) else {
+                    return 0;
+                };
+                let sender = (index != NO_SOCKET).then_some((index, generation));
+                self.publish(topic, opcode, message, sender) as i32
+            }
+            SUBSCRIBE => {
+                if let Some(socket) = self.socket(index, generation) {
+                    let mut mine = socket.topics.lock();
+                    if !mine.iter().any(|t| &t[..] == payload) {
+                        mine.push(payload.into());
+                        self.topics
+                            .lock()
+                            .entry(payload.into())
+                            .or_default()
+                            .insert(index);
+                    }
+                }
+                1
+            }
+            UNSUBSCRIBE => {
+                if let Some(socket) = self.socket(index, generation) {
+                    socket.topics.lock().retain(|t| &t[..] != payload);
+                    unsubscribe(&mut self.topics.lock(), payload, index);
+                }
+                1
+            }
+            RELEASE => {
+                if let Some(socket) = self.socket(index, generation) {
+                    self.let_go(&socket, HELD_BY_JS);
+                }
+                1
+            }
+            PING => {
+                if let Some(socket) = self.socket(index, generation) {
+                    socket.ping(self, payload);
+                }
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    fn deliver(&self, socket: &Socket, frame: Bytes) -> Queued {
+        let queued = socket.queue(self, frame);
+        match queued {
+            Queued::Sent => self.counters.messages_out.fetch_add(1, Ordering::Relaxed),
+            _ => self.counters.dropped.fetch_add(1, Ordering::Relaxed),
+        };
+        queued
+    }
+
+    /// Sends one message to every subscriber of `topic` but the sender,
+    /// encoded once. Returns how many it reached.
+    pub(crate) fn publish(
+        &self,
+        topic: &[u8],
+        opcode: OpCode,
+        message: &[u8],
+        sender: Option<(u32, u32)>,
+    ) -> u32 {
+        self.counters.publishes.fetch_add(1, Ordering::Relaxed);
+        let subscribers: Vec<u32> = match self.topics.lock().get(topic) {
+            Some(set) => set.iter().copied().collect(),
+            None => return 0,
+        };
+        let frame = socket::frame(opcode, message);
+        let table = self.table.read();
+        let mut reached = 0;
+        for index in subscribers {
+            if sender.is_some_and(|(i, _)| i == index) {
+                continue;
+            }
+            if let Some(Some(socket)) = table.get(index as usize) {
+                if self.deliver(socket, frame.clone()) == Queued::Sent {
+                    reached += 1;
+                }
+            }
+        }
+        reached
+    }
+
+    /// Idle pings and closes, and the end of sockets whose close handshake
+    /// never finished. Runs every `SWEEP_MS`.
+    fn sweep(&self, now_ms: u64) {
+        let sockets: Vec<Arc<Socket>> = self.table.read().iter().flatten().cloned().collect();
+        for socket in sockets {
+            if socket.is_closing() {
+                let since = socket.closing_since.load(Ordering::Relaxed);
+                if since == 0 {
+                    socket.closing_since.store(now_ms.max(1), Ordering::Relaxed);
+                } else if now_ms.saturating_sub(since) >= CLOSE_WAIT_MS {
+                    socket.cancel.cancel();
+                }
+                continue;
+            }
+            let idle = socket.limits.idle_ms;
+            if idle == 0 {
+                continue;
+            }
+            let (silent, pinged) = socket.silence(now_ms);
+            if silent >= idle {
+                socket.close(self, 1001, b"idle timeout");
+            } else if silent >= idle / 2 && !pinged {
+                socket.mark_pinged();
+                socket.ping(self, b"");
+            }
+        }
+    }
+
+    /// Closes every socket with `code` (server shutdown: 1001).
+    pub(crate) fn close_all(&self, code: u16, reason: &[u8]) {
+        let sockets: Vec<Arc<Socket>> = self.table.read().iter().flatten().cloned().collect();
+        for socket in sockets {
+            socket.close(self, code, reason);
+        }
+    }
+}
+
+/// How long a socket that sent its close frame waits for the client's.
+const CLOSE_WAIT_MS: u64 = 5_000;
+/// Period of the idle sweep: fine enough for short test timeouts, one scan
+/// of the table a quarter second otherwise.
+const SWEEP_MS: u64 = 250;
+
+fn slot_pair(slot: u32, generation: u32) -> Bytes {
+    let mut pair = Vec::with_capacity(8);
+    pair.extend_from_slice(&slot.to_le_bytes());
+    pair.extend_from_slice(&generation.to_le_bytes());
+    pair.into()
+}
+
+/// `[topic length u32 LE][topic][message]`.
+fn split_topic(payload: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?) as usize;
+    let topic = payload.get(4..4 + len)?;
+    Some((topic, &payload[4 + len..]))
+}
+
+fn unsubscribe(topics: &mut HashMap<Box<[u8]>, HashSet<u32>>, topic: &[u8], index: u32) {
+    if let Some(set) = topics.get_mut(topic) {
+        set.remove(&index);
+        if set.is_empty() {
+            topics.remove(topic);
+        }
+    }
+}
+
+/// Runs the idle sweep while the server lives.
+pub(crate) async fn sweep(shared: Arc<Shared>) {
+    let mut ticker = tokio::time::interval(std::time::Duration::from_millis(SWEEP_MS));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if shared.slots.is_closed() {
+            return;
+        }
+        if let Some(hub) = &shared.ws {
+            hub.sweep(shared.now_ms());
+        }
+    }
+}
+
+/// Completes the handshake JavaScript accepted (it answered 101): adds the
+/// upgrade headers, and once hyper has sent the response, runs the socket.
+pub(crate) fn accept(
+    shared: &Arc<Shared>,
+    pending: PendingUpgrade,
+    slot: u32,
+    slot_generation: u32,
+    mut response: Response<Body>,
+) -> Response<Body> {
+    let headers = response.headers_mut();
+    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(SEC_WEBSOCKET_ACCEPT, pending.accept);
+    headers.remove(http::header::CONTENT_LENGTH);
+    *response.body_mut() = crate::body::empty();
+    let shared = shared.clone();
+    let (on, route) = (pending.on, pending.route);
+    tokio::spawn(async move {
+        let Some(hub) = shared.ws.as_ref() else {
+            return;
+        };
+        let Ok(upgraded) = on.await else {
+            hub.failed(slot, slot_generation);
+            return;
+        };
+        let Some(socket) = hub.open(route, slot, slot_generation, shared.now_ms()) else {
+            // Every index was taken between the check and now.
+            hub.failed(slot, slot_generation);
+            return;
+        };
+        type Io = TokioIo<crate::watchdog::Stream<tokio::net::TcpStream, Shared>>;
+        match hyper_util::server::conn::auto::upgrade::downcast::<Io>(upgraded) {
+            Ok(parts) => {
+                // The plain TCP stream: reader and writer own their halves,
+                // no lock between them. Bytes the client sent right after
+                // its request are read first.
+                let stream = parts.io.into_inner().into_inner();
+                let (read, write) = stream.into_split();
+                let read = Prefixed::new(parts.read_buf, read);
+                socket::run(shared.clone(), socket, read, write).await;
+            }
+            Err(upgraded) => {
+                let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+                socket::run(shared.clone(), socket, read, write).await;
+            }
+        }
+    });
+    response
+}
+
+/// A reader that yields `prefix` before `inner`.
+struct Prefixed<R> {
+    prefix: Bytes,
+    inner: R,
+}
+
+impl<R> Prefixed<R> {
+    fn new(prefix: Bytes, inner: R) -> Self {
+        Prefixed { prefix, inner }
+    }
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Prefixed<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let head = self.prefix.split_to(n);
+            buf.put_slice(&head);
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_and_message_split_at_the_declared_length() {
+        let mut payload = 5u32.to_le_bytes().to_vec();
+        payload.extend_from_slice(b"lobbyhello");
+        assert_eq!(split_topic(&payload), Some((&b"lobby"[..], &b"hello"[..])));
+        assert_eq!(split_topic(&payload[..6]), None);
+        assert_eq!(split_topic(b"ab"), None);
+    }
+}
