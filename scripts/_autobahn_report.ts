@@ -123,7 +123,9 @@ export function summary(cases: CaseResult[]): string {
     out.push("", `FAILED (${bad.length}):`);
     for (const c of bad) out.push(`- ${c.id}: ${c.description} — ${c.result}`);
   }
-  const closes = cases.filter((c) => !["OK", "INFORMATIONAL"].includes(c.behaviorClose));
+  const closes = cases.filter((c) =>
+    c.behavior !== "FAILED" && !["OK", "INFORMATIONAL"].includes(c.behaviorClose)
+  );
   if (closes.length) {
     out.push("", "Closing handshake not OK (reported, not failing):");
     for (const c of closes) out.push(`- ${c.id} ${c.behaviorClose}: ${c.result}`);

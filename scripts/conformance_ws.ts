@@ -54,6 +54,8 @@ function usage(message: string): never {
   Deno.exit(2);
 }
 
+const OPTIONS = ["peer", "server", "url", "cases", "compression", "timeout", "out"];
+
 function parse(args: string[]): Options {
   const flags = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
@@ -65,15 +67,11 @@ function parse(args: string[]): Options {
     if (!arg.startsWith("--")) usage(`unexpected argument "${arg}"`);
     const eq = arg.indexOf("=");
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (!OPTIONS.includes(name)) usage(`unknown option "--${name}"`);
     if (name === "compression") flags.set(name, "");
     else if (eq >= 0) flags.set(name, arg.slice(eq + 1));
     else if (i + 1 < args.length) flags.set(name, args[++i]);
     else usage(`"--${name}" needs a value`);
-  }
-  for (const name of flags.keys()) {
-    if (!["peer", "server", "url", "cases", "compression", "timeout", "out"].includes(name)) {
-      usage(`unknown option "--${name}"`);
-    }
   }
   const peerName = flags.get("peer") ?? "ferry";
   const peer = PEERS[peerName];
