@@ -420,6 +420,7 @@ impl Hub {
             }
             RELEASE => {
                 if let Some(socket) = self.socket(index, generation) {
+                    socket.release_deferred(self);
                     self.let_go(&socket, HELD_BY_JS);
                 }
                 1

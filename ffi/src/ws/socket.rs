@@ -77,6 +77,10 @@ pub(crate) struct Socket {
     pub(crate) holders: AtomicU8,
     /// Topics this socket is subscribed to (removed when it closes).
     pub(crate) topics: Mutex<Vec<Box<[u8]>>>,
+    /// The close frame answering the client's close, or failing the
+    /// connection: queued when JavaScript releases the socket, after the
+    /// sends its handlers made for the messages before it.
+    deferred: Mutex<Option<Bytes>>,
 }
 
 /// A server frame (never masked): the head fastwebsockets formats, then the
@@ -120,6 +124,7 @@ impl Socket {
             cancel: CancellationToken::new(),
             holders: AtomicU8::new(HELD_BY_TASK | HELD_BY_JS),
             topics: Mutex::new(Vec::new()),
+            deferred: Mutex::new(None),
         }
     }
 
@@ -195,10 +200,28 @@ impl Socket {
         }
     }
 
-    /// For the idle sweep: whether a close is queued or the socket is over.
+    /// For the idle sweep: whether a close is queued or waits, or the
+    /// socket is over.
     pub(crate) fn is_closing(&self) -> bool {
         let out = self.out.lock();
-        out.closing || out.done
+        out.closing || out.done || self.deferred.lock().is_some()
+    }
+
+    /// Keeps the close frame the reader owes until JavaScript has handled
+    /// every event before it (`release_deferred`), so replies to earlier
+    /// messages go out first. Nothing to do if a close went out already.
+    fn defer_close(&self, frame: Bytes) {
+        if !self.out.lock().closing {
+            *self.deferred.lock() = Some(frame);
+        }
+    }
+
+    /// JavaScript released the socket: the deferred close goes out now.
+    pub(crate) fn release_deferred(&self, hub: &Hub) {
+        let frame = self.deferred.lock().take();
+        if let Some(frame) = frame {
+            self.queue_control(hub, frame, true);
+        }
     }
 
     /// For the idle sweep: ms since the last frame, and whether a ping is out.
@@ -335,7 +358,7 @@ where
         // in order with everything else.
         let mut obligated = |frame: Frame<'_>| {
             if frame.opcode == OpCode::Close {
-                socket.queue_control(hub, frame_bytes(frame), true);
+                socket.defer_close(frame_bytes(frame));
             } else {
                 socket.queue_control(hub, frame_bytes(frame), false);
             }
@@ -351,7 +374,7 @@ where
             Err(error) => match failure_code(&error) {
                 Some(code) => {
                     let reason = error.to_string();
-                    socket.close(hub, code, reason.as_bytes());
+                    socket.defer_close(close_frame(code, reason.as_bytes()));
                     break (code, Bytes::from(reason), true);
                 }
                 None => break (1006, Bytes::new(), false),
@@ -393,7 +416,7 @@ where
                     1009 => b"message too big",
                     _ => b"fragments out of order",
                 };
-                socket.close(hub, code, reason);
+                socket.defer_close(close_frame(code, reason));
                 break (code, Bytes::from_static(reason), true);
             }
         }
