@@ -120,7 +120,7 @@ impl Reply {
         let (early, exchange) = shared.native.on_request(&mut parts, peer.addr);
         let state = match early {
             Some(response) => native(shared, response),
-            None => start(&peer, parts, body),
+            None => start(&peer, parts, body, &exchange),
         };
         Reply {
             peer,
@@ -189,7 +189,7 @@ fn native(shared: &Shared, response: Response<Body>) -> State {
     State::Ready(Some(response))
 }
 
-fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming) -> State {
+fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming, exchange: &Exchange) -> State {
     let shared = &*peer.shared;
     let static_path = shared.statics.covers(parts.uri.path());
     if static_path || !body.is_end_stream() {
@@ -199,7 +199,7 @@ fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming) -> State {
         Ok(found) => found,
         Err(answer) => return native(shared, answer),
     };
-    let upgrade = match websocket(shared, &mut parts, route) {
+    let upgrade = match websocket(shared, &mut parts, route, exchange) {
         Ok(upgrade) => upgrade,
         Err(answer) => return native(shared, answer),
     };
@@ -224,6 +224,7 @@ fn websocket(
     shared: &Shared,
     parts: &mut Parts,
     route: u32,
+    exchange: &Exchange,
 ) -> Result<Option<crate::ws::PendingUpgrade>, Response<Body>> {
     let Some(hub) = shared.ws.as_ref().filter(|hub| hub.is_ws_route(route)) else {
         return Ok(None);
@@ -232,6 +233,12 @@ fn websocket(
         crate::ws::handshake::Handshake::Upgrade(accept) => accept,
         crate::ws::handshake::Handshake::Refused(answer) => return Err(answer),
     };
+    if !shared.native.allows_socket(exchange, parts) {
+        return Err(problem(
+            StatusCode::FORBIDDEN,
+            "cors() does not allow WebSockets from this Origin",
+        ));
+    }
     if !hub.has_room() {
         return Err(unavailable(
             "every WebSocket this server allows is open; retry shortly",

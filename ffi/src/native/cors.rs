@@ -118,6 +118,13 @@ impl Cors {
         }
     }
 
+    /// For a WebSocket handshake (which browsers send from any page, with no
+    /// preflight): whether its `Origin` may open a socket. A request without
+    /// `Origin` (not from a browser) may.
+    pub(crate) fn allows_socket_from(&self, origin: Option<&HeaderValue>) -> bool {
+        origin.is_none() || self.allow_origin(origin).is_some()
+    }
+
     /// Answers a preflight (`OPTIONS` with `Origin` and
     /// `Access-Control-Request-Method`) with 204. A disallowed origin gets a
     /// 204 without CORS headers, which the browser treats as a refusal.

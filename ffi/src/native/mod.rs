@@ -153,6 +153,16 @@ impl Native {
         })
     }
 
+    /// Whether `cors()`, where it applies, lets this WebSocket handshake's
+    /// `Origin` open a socket (cross-site WebSocket hijacking is refused
+    /// before JavaScript runs).
+    pub(crate) fn allows_socket(&self, exchange: &Exchange, parts: &Parts) -> bool {
+        match (&self.cors, on(exchange.active, scope::CORS)) {
+            (Some(cors), true) => cors.allows_socket_from(parts.headers.get(http::header::ORIGIN)),
+            _ => true,
+        }
+    }
+
     /// The time a TypeScript handler has to answer, when `timeout()` is on.
     pub(crate) fn handler_timeout(&self) -> Option<Duration> {
         self.timeout
