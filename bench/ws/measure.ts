@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  CLOCK_TICKS,
   cpuSeconds,
   machineBusySeconds,
   peakRssBytes,
@@ -50,7 +51,15 @@ export interface Run {
   serverCores?: number;
   /** The client's CPU seconds per second of the window. */
   clientCores?: number;
-  /** Busy cores of the machine not used by the server, client or runner. */
+  /**
+   * Softirq time of the whole machine per second of the window: mostly the
+   * kernel's loopback TCP work for this run, charged to no process.
+   */
+  softirqCores?: number;
+  /**
+   * Busy cores of the machine not used by the server, client, runner or
+   * softirq: other work on the machine.
+   */
   noiseCores?: number;
   perSocketMin?: number;
   perSocketMax?: number;
@@ -67,6 +76,7 @@ interface Sample {
   server: number;
   client: number;
   machine: number;
+  softirq: number;
   self: number;
   // deno-lint-ignore no-explicit-any
   stats?: any;
@@ -79,6 +89,12 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/** Softirq seconds of the whole machine so far (the `cpu` line of /proc/stat). */
+function softirqSeconds(): number {
+  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
+  return Number(fields[7]) / CLOCK_TICKS;
 }
 
 /** Keeps the last lines of a stream (a child's stderr) for error reports. */
@@ -151,7 +167,7 @@ async function ferryStats(port: number): Promise<any> {
 
 /**
  * The WebSocket fields of `server.stats()`, read defensively (their names
- * are not settled): every number whose key names sockets, ws or publishes,
+ * are not settled): every number whose key names sockets, ws, publishes or messages,
  * at the top level or in a nested `ws` object. Counters are given as the
  * change over the window; gauges and ratios (`…Open`, `…Per…`) as read at
  * its end.
@@ -162,7 +178,7 @@ function wsStats(before: any, after: any): Record<string, number> {
   const flat = (s: Record<string, unknown>) => ({ ...s, ...(s?.ws as object ?? {}) });
   const [b, a] = [flat(before ?? {}), flat(after ?? {})];
   for (const [key, value] of Object.entries(a)) {
-    if (typeof value !== "number" || !/ws|socket|publish/i.test(key)) continue;
+    if (typeof value !== "number" || !/ws|socket|publish|message/i.test(key)) continue;
     const gauge = /open|per/i.test(key) || typeof b[key as keyof typeof b] !== "number";
     out[key] = gauge ? value : value - (b[key as keyof typeof b] as number);
   }
@@ -202,6 +218,7 @@ export async function measureRun(
       server: cpuSeconds(pid),
       client: cpuSeconds(client.pid),
       machine: machineBusySeconds(),
+      softirq: softirqSeconds(),
       self: selfAndReapedSeconds(),
       stats: peer.stats ? await ferryStats(server.port).catch(() => undefined) : undefined,
     });
@@ -245,8 +262,9 @@ export async function measureRun(
       cpuMicrosPerMessage: cpu / summary.messages * 1e6,
       serverCores: cpu / seconds,
       clientCores: (stop.client - start.client) / seconds,
+      softirqCores: (stop.softirq - start.softirq) / seconds,
       noiseCores: (stop.machine - start.machine - cpu - (stop.client - start.client) -
-        (stop.self - start.self)) / seconds,
+        (stop.self - start.self) - (stop.softirq - start.softirq)) / seconds,
       perSocketMin: summary.perSocketMin,
       perSocketMax: summary.perSocketMax,
       peakRssMib: peakRssBytes(pid) / 1048576,

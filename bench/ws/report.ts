@@ -25,6 +25,7 @@ export interface Row {
   perSocketMin?: number;
   perSocketMax?: number;
   peakRssMib?: number;
+  softirqCores?: number;
   noiseCores?: number;
   ffiCallsPerMessage?: number;
   /** The reasons of the failed runs, deduplicated. */
@@ -64,6 +65,7 @@ export function summarise(runs: Run[], peers: { name: string; label: string }[])
       perSocketMin: of("perSocketMin"),
       perSocketMax: of("perSocketMax"),
       peakRssMib: of("peakRssMib"),
+      softirqCores: of("softirqCores"),
       noiseCores: of("noiseCores"),
       ffiCallsPerMessage: of("ffiCallsPerMessage"),
       errors: [...new Set(mine.flatMap((r) => r.error ? [r.error] : []))],
@@ -81,8 +83,8 @@ export function renderScenario(title: string, rows: Row[]): string {
   const lines = [
     `### ${title}`,
     "",
-    "| server | runs ok | msgs / server CPU-s | ratio (min–max) | CPU µs/msg | msgs/s | server cores | client cores | per socket min–max | peak RSS | FFI calls/msg | noise cores |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| server | runs ok | msgs / server CPU-s | ratio (min–max) | CPU µs/msg | msgs/s | server cores | client cores | per socket min–max | peak RSS | FFI calls/msg | softirq cores | noise cores |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const r of rows) {
     const ok = r.runs - r.failed;
@@ -97,7 +99,8 @@ export function renderScenario(title: string, rows: Row[]): string {
           r.perSocketMin === undefined ? "–" : `${int(r.perSocketMin)}–${int(r.perSocketMax)}`
         } | ` +
         `${r.peakRssMib === undefined ? "–" : `${r.peakRssMib.toFixed(0)} MiB`} | ` +
-        `${fixed(r.ffiCallsPerMessage, 3)} | ${fixed(r.noiseCores, 2)} |`,
+        `${fixed(r.ffiCallsPerMessage, 3)} | ${fixed(r.softirqCores, 2)} | ` +
+        `${fixed(r.noiseCores, 2)} |`,
     );
   }
   const failures = rows.flatMap((r) => r.errors.map((e) => `- ${r.label} failed: ${cell(e)}`));
