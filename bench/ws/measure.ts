@@ -169,8 +169,8 @@ async function ferryStats(port: number): Promise<any> {
  * The WebSocket fields of `server.stats()`, read defensively (their names
  * are not settled): every number whose key names sockets, ws, publishes or messages,
  * at the top level or in a nested `ws` object. Counters are given as the
- * change over the window; gauges and ratios (`…Open`, `…Per…`) as read at
- * its end.
+ * change over the window; open sockets (`…Open`) as read at its start (all
+ * open), ratios (`…Per…`) as read at its end.
  */
 // deno-lint-ignore no-explicit-any
 function wsStats(before: any, after: any): Record<string, number> {
@@ -179,8 +179,10 @@ function wsStats(before: any, after: any): Record<string, number> {
   const [b, a] = [flat(before ?? {}), flat(after ?? {})];
   for (const [key, value] of Object.entries(a)) {
     if (typeof value !== "number" || !/ws|socket|publish|message/i.test(key)) continue;
-    const gauge = /open|per/i.test(key) || typeof b[key as keyof typeof b] !== "number";
-    out[key] = gauge ? value : value - (b[key as keyof typeof b] as number);
+    const before = b[key as keyof typeof b];
+    if (/open/i.test(key)) out[key] = typeof before === "number" ? before : value;
+    else if (/per/i.test(key) || typeof before !== "number") out[key] = value;
+    else out[key] = value - before;
   }
   return out;
 }

@@ -11,7 +11,7 @@ use fastwebsockets::{Frame, OpCode, Payload};
 use tokio::sync::Notify;
 
 use crate::connect::Socket;
-use crate::window::{Phase, Window};
+use crate::window::Window;
 
 /// Upper bound of messages published in a run.
 const MAX_MESSAGES: u64 = 1 << 40;
@@ -69,7 +69,7 @@ pub async fn publisher(
             if slot.get() == 0 {
                 break;
             }
-            if window.phase() == Phase::Done {
+            if window.over() {
                 break 'publish;
             }
             tokio::select! {
@@ -85,7 +85,7 @@ pub async fn publisher(
                 }
             }
         }
-        if window.phase() == Phase::Done {
+        if window.over() {
             break;
         }
         slot.set(subscribers);
@@ -99,6 +99,7 @@ pub async fn publisher(
             counted += 1;
         }
     }
+    window.closed().await;
     let _ = ws.write_frame(Frame::close(1000, b"")).await;
     counted
 }
@@ -114,7 +115,7 @@ pub async fn subscriber(
     let mut expected = Vec::with_capacity(size + 32);
     let mut counted = 0u64;
     for seq in 0..MAX_MESSAGES {
-        if window.phase() == Phase::Done {
+        if window.over() {
             break;
         }
         let frame = tokio::select! {
@@ -146,6 +147,7 @@ pub async fn subscriber(
             flow.delivered.notify_one();
         }
     }
+    window.closed().await;
     let _ = ws.write_frame(Frame::close(1000, b"")).await;
     counted
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use fastwebsockets::{Frame, OpCode, Payload};
 
 use crate::connect::Socket;
-use crate::window::{Phase, Window};
+use crate::window::Window;
 
 /// Upper bound of messages one socket sends in a run.
 const MAX_MESSAGES: u64 = 1 << 40;
@@ -42,7 +42,7 @@ pub async fn socket(
         }
         sent += 1;
     }
-    while received < MAX_MESSAGES && window.phase() != Phase::Done {
+    while received < MAX_MESSAGES && !window.over() {
         let frame = tokio::select! {
             frame = ws.read_frame() => frame,
             _ = window.ended() => break,
@@ -68,7 +68,7 @@ pub async fn socket(
         if window.counting() {
             counted += 1;
         }
-        if window.phase() == Phase::Done {
+        if window.over() {
             break;
         }
         if let Err(e) = send(&mut ws, id, sent, size).await {
@@ -77,6 +77,7 @@ pub async fn socket(
         }
         sent += 1;
     }
+    window.closed().await;
     let _ = ws.write_frame(Frame::close(1000, b"")).await;
     counted
 }

@@ -16,8 +16,8 @@
 //! publisher stays at most `--window` messages ahead of the slowest one.
 //!
 //! Prints JSON lines on stdout: `{"event":"start"}` when counting starts
-//! (after `--warmup` seconds of traffic), `{"event":"stop"}` when it stops,
-//! then the summary. Exits 1 when any error was seen.
+//! (after `--warmup` seconds of traffic), `{"event":"stop"}` when it stops
+//! (the sockets then stay open, idle, for half a second), then the summary. Exits 1 when any error was seen.
 
 mod broadcast;
 mod connect;
@@ -34,6 +34,9 @@ use crate::window::Window;
 /// Time for the servers' `open` handlers to subscribe the last sockets
 /// before the first message is published.
 const SETTLE: Duration = Duration::from_millis(300);
+/// Time the sockets stay open and idle after the window, for the runner to
+/// read the server's counters before any close.
+const QUIET: Duration = Duration::from_millis(500);
 /// Time allowed for the tasks to return after the window ends.
 const FINISH: Duration = Duration::from_secs(10);
 
@@ -116,6 +119,7 @@ async fn run(o: &Options, window: Rc<Window>) -> Summary {
             Err(e) => {
                 window.error(format!("socket {id}: {e}"));
                 window.end();
+                window.close();
                 return summary;
             }
         }
@@ -150,6 +154,8 @@ async fn run(o: &Options, window: Rc<Window>) -> Summary {
     summary.seconds = start.elapsed().as_secs_f64();
     window.end();
     println!("{{\"event\":\"stop\"}}");
+    tokio::time::sleep(QUIET).await;
+    window.close();
     let finished = tokio::time::timeout(FINISH, async {
         for task in tasks {
             summary.per_socket.push(task.await.unwrap_or(0));

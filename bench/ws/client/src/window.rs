@@ -1,6 +1,6 @@
 //! The measured window every socket task shares: the phase (warm-up,
-//! counting, done), a wake-up for tasks parked on a read when it ends, and
-//! the errors seen.
+//! counting, done, closing), wake-ups for tasks parked when it ends and when
+//! they may close, and the errors seen.
 
 use std::cell::{Cell, RefCell};
 
@@ -11,19 +11,23 @@ const MAX_SAMPLES: usize = 5;
 
 /// Where the run is.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+enum Phase {
     /// Traffic flows, nothing is counted (JIT and buffers settle).
     Warmup,
     /// Traffic flows and is counted.
     Counting,
-    /// Tasks stop sending, close their sockets and return.
+    /// Tasks stop sending and wait, sockets open, while the runner reads
+    /// the server's counters.
     Done,
+    /// Tasks close their sockets and return.
+    Closing,
 }
 
 /// State shared by the tasks of one run (a current-thread runtime).
 pub struct Window {
     phase: Cell<Phase>,
     ended: Notify,
+    closing: Notify,
     errors: Cell<u64>,
     samples: RefCell<Vec<String>>,
 }
@@ -33,13 +37,15 @@ impl Window {
         Self {
             phase: Cell::new(Phase::Warmup),
             ended: Notify::new(),
+            closing: Notify::new(),
             errors: Cell::new(0),
             samples: RefCell::new(Vec::new()),
         }
     }
 
-    pub fn phase(&self) -> Phase {
-        self.phase.get()
+    /// Whether tasks must stop sending (`Done` or `Closing`).
+    pub fn over(&self) -> bool {
+        matches!(self.phase.get(), Phase::Done | Phase::Closing)
     }
 
     pub fn counting(&self) -> bool {
@@ -56,10 +62,23 @@ impl Window {
         self.ended.notify_waiters();
     }
 
-    /// Resolves at `end()`. Only call after checking `phase()` in the same
+    /// Resolves at `end()`. Only call after checking `over()` in the same
     /// turn: `notify_waiters` wakes the futures that exist when it runs.
     pub async fn ended(&self) {
         self.ended.notified().await;
+    }
+
+    /// Lets the tasks close their sockets.
+    pub fn close(&self) {
+        self.phase.set(Phase::Closing);
+        self.closing.notify_waiters();
+    }
+
+    /// Resolves once `close()` was called.
+    pub async fn closed(&self) {
+        if self.phase.get() != Phase::Closing {
+            self.closing.notified().await;
+        }
     }
 
     pub fn error(&self, message: String) {
