@@ -2,7 +2,9 @@
  * WebSocket benchmark peer: Hono's `upgradeWebSocket` (`npm:hono/deno`) on
  * `Deno.serve`, Hono idioms. `/ws/echo` echoes every message;
  * `/ws/broadcast` sockets join a Set; every message of a `/ws/publish`
- * socket is sent to each socket of the Set. Env: `PORT`.
+ * socket is sent to each socket of the Set. Env: `PORT`. (Hono 4 marks
+ * `hono/deno` deprecated in favour of JSR's `@hono/deno`, which this
+ * repository does not import; it is the same `Deno.upgradeWebSocket` code.)
  *
  * @module
  */
