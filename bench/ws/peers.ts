@@ -27,7 +27,8 @@ export const BASELINE = "deno_serve";
 // The Deno running this harness, never `deno` from PATH (see load/peers.ts).
 const DENO = Deno.execPath();
 const DENO_RUN = [DENO, "run", "-A", "--no-lock"];
-const BUN_BIN = "bench/peers/node_modules/.bin/bun";
+/** The `bun` binary of the npm package, relative to the repository root. */
+export const BUN_BIN = "bench/peers/node_modules/.bin/bun";
 
 /** Caches a Deno peer's imports (npm packages, Ferry's modules). */
 async function cache(root: string, file: string): Promise<string | null> {

@@ -21,7 +21,7 @@
 import { parseArgs } from "node:util";
 import { describeMachine } from "../load/machine.ts";
 import { type ClientOptions, measureRun, type Run } from "./measure.ts";
-import { BASELINE, PEERS } from "./peers.ts";
+import { BASELINE, BUN_BIN, PEERS } from "./peers.ts";
 import { renderScenario, type Row, summarise } from "./report.ts";
 
 const SCENARIOS: Record<string, string> = {
@@ -175,7 +175,8 @@ for (const scenario of options.scenarios) {
   ));
 }
 
-const machine = await describeMachine(ROOT, null);
+const hasBun = options.peers.some((p) => p.name === "bun") && !notReady.has("bun");
+const machine = await describeMachine(ROOT, hasBun ? BUN_BIN : null);
 delete machine.wrk;
 const report = {
   machine,
@@ -199,7 +200,7 @@ await Deno.mkdir(`${ROOT}/bench/results`, { recursive: true });
 await Deno.writeTextFile(RESULTS, JSON.stringify(report, null, 2) + "\n");
 console.log(
   `## WebSocket benchmark\n\nMachine: ${machine.nproc} × ${machine.cpu} · ${machine.os} · ` +
-    `deno ${machine.deno} · ${machine.date}. Server pinned to CPU 0, client to CPU 1.\n\n` +
+    `deno ${machine.deno} · bun ${machine.bun} · ${machine.date}. Server pinned to CPU 0, client to CPU 1.\n\n` +
     tables.join("\n\n"),
 );
 console.error(`wrote ${RESULTS.slice(ROOT.length + 1)}`);
