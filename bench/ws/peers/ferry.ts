@@ -30,4 +30,5 @@ app.ws("/ws/publish", {
   },
 });
 app.get("/__stats", (c: any) => c.json(server.stats()));
-const server = app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });
+// `await`: works whether `listen()` returns the server or a promise of it.
+const server = await app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });
