@@ -7,28 +7,25 @@
  *
  * @module
  */
-// deno-lint-ignore-file no-explicit-any
 import { App } from "../../../mod.ts";
 
 const TOPIC = "broadcast";
 
-// `any` until `app.ws()` is in `App`'s type; then drop it.
-const app: any = new App();
+const app = new App();
 app.ws("/ws/echo", {
-  message(ws: any, message: string | Uint8Array) {
+  message(ws, message) {
     ws.send(message);
   },
 });
 app.ws("/ws/broadcast", {
-  open(ws: any) {
+  open(ws) {
     ws.subscribe(TOPIC);
   },
 });
 app.ws("/ws/publish", {
-  message(_ws: any, message: string | Uint8Array) {
+  message(_ws, message) {
     server.publish(TOPIC, message);
   },
 });
-app.get("/__stats", (c: any) => c.json(server.stats()));
-// `await`: works whether `listen()` returns the server or a promise of it.
-const server = await app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });
+app.get("/__stats", (c) => c.json(server.stats()));
+const server = app.listen({ port: Number(Deno.env.get("PORT") ?? 8000) });
