@@ -224,6 +224,15 @@ impl Hub {
     /// The connection closed (cleanly or not): its subscriptions end, and
     /// JavaScript gets the close event.
     fn closed(&self, socket: &Socket, code: u16, reason: &[u8]) {
+        self.leave_topics(socket);
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        payload.extend_from_slice(&code.to_be_bytes());
+        payload.extend_from_slice(reason);
+        self.event(socket, CLOSE, payload.into());
+    }
+
+    /// Removes the socket from every topic it joined.
+    fn leave_topics(&self, socket: &Socket) {
         let topics = std::mem::take(&mut *socket.topics.lock());
         if !topics.is_empty() {
             let mut all = self.topics.lock();
@@ -231,10 +240,6 @@ impl Hub {
                 unsubscribe(&mut all, &topic, socket.index);
             }
         }
-        let mut payload = Vec::with_capacity(2 + reason.len());
-        payload.extend_from_slice(&code.to_be_bytes());
-        payload.extend_from_slice(reason);
-        self.event(socket, CLOSE, payload.into());
     }
 
     /// The socket's task ended.
@@ -248,6 +253,9 @@ impl Hub {
         if before & holder == 0 || before != holder {
             return;
         }
+        // A subscribe JavaScript sent before it saw the close event may have
+        // come after `closed`: the index must not carry it to its next socket.
+        self.leave_topics(socket);
         let index = socket.index as usize;
         self.table.write()[index] = None;
         self.generations[index].fetch_add(1, Ordering::AcqRel);
