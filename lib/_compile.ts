@@ -45,6 +45,8 @@ export interface Blueprint {
   mounts: readonly { prefix: string; app: any }[];
   onError?: ErrorHook;
   notFound?: Handler;
+  /** Told the full prefix it is mounted under (not called for the root). */
+  mounted?: (prefix: string) => void;
 }
 
 /** A route of the merged table. */
@@ -139,7 +141,10 @@ export function compile<A>(root: A, read: (app: A) => Blueprint): Compiled {
       };
       fallbacks.push(add(out, "*", def.path, planFor(steps, def.path, def, onError), def));
     }
-    for (const mount of bp.mounts) visit(mount.app, base + mount.prefix, steps, onError);
+    for (const mount of bp.mounts) {
+      read(mount.app).mounted?.(base + mount.prefix);
+      visit(mount.app, base + mount.prefix, steps, onError);
+    }
     path.pop();
   };
   visit(root, "", []);

@@ -104,6 +104,8 @@ export class App<E extends Env = Env> {
   #mounts: { prefix: string; app: App<any> }[] = [];
   #onError?: ErrorHook;
   #notFound?: Handler;
+  /** The prefix this app is mounted under in its parent's tree ("" at the root). */
+  #mountedAt = "";
   /** This app's own routes, to refuse a conflict when it is registered. */
   #tree = new RouteTree<RouteDef>();
   /** The merged table for app.fetch, rebuilt after any registration. */
@@ -480,7 +482,12 @@ export class App<E extends Env = Env> {
   openapi(options: OpenApiOptions = {}): this {
     this.#mutable("app.openapi()");
     mountOpenApi(options, {
-      routes: () => this.#compile().routes.filter((r) => r.documented),
+      // Compiled alone the app knows its basePath, not where it is mounted.
+      routes: () =>
+        this.#compile().routes.filter((r) => r.documented).map((r) =>
+          this.#mountedAt === "" ? r : { ...r, path: this.#mountedAt + r.path }
+        ),
+      prefix: () => this.#mountedAt + this.#basePath,
       route: (path, handler) => {
         this.get(path, handler, { const: true });
         this.#routes[this.#routes.length - 1].documented = false;
@@ -502,6 +509,7 @@ export class App<E extends Env = Env> {
       mounts: app.#mounts,
       onError: app.#onError,
       notFound: app.#notFound,
+      mounted: (prefix) => app.#mountedAt = prefix,
     };
   }
 

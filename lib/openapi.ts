@@ -224,8 +224,13 @@ export function openApiDocument(
 
 /** What `mountOpenApi` needs of the app. */
 export interface OpenApiHost {
-  /** The routes to document (read when the server starts). */
+  /** The routes to document, with their full paths (read when the server starts). */
   routes(): readonly DocumentedRoute[];
+  /**
+   * Where the app's own paths start for a client: the prefix it is mounted
+   * under plus its `basePath` (read when the server starts).
+   */
+  prefix(): string;
   /** Adds a const GET route left out of the document. */
   route(path: string, handler: Handler): void;
   /** Adds a static mount. */
@@ -247,7 +252,12 @@ export function mountOpenApi(options: OpenApiOptions, host: OpenApiHost): void {
   const title = options.info?.title ?? "Ferry API";
   const assets = `${docs}/assets`;
   const init = `${docs}/init.js`;
-  host.route(docs, (c) => c.html(docsHtml(title, assets, init)));
-  host.route(init, (c) => c.body(docsInit(path), 200, "text/javascript; charset=utf-8"));
+  // The page and its script name what they load by full path: the app may
+  // be mounted under a prefix, or have a basePath.
+  host.route(docs, (c) => c.html(docsHtml(title, host.prefix() + assets, host.prefix() + init)));
+  host.route(
+    init,
+    (c) => c.body(docsInit(host.prefix() + path), 200, "text/javascript; charset=utf-8"),
+  );
   host.static(assets, swaggerUiDir(), { cacheControl: "public, max-age=86400" });
 }

@@ -129,3 +129,20 @@ Deno.test("typed example: zod and TypeBox schemas are checked in Rust", async ()
   const page = await (await fetch(`${s.base}/pets`)).json();
   ok(page.length >= 1);
 });
+
+Deno.test("openapi() on a mounted sub-app or with basePath documents the full paths", async () => {
+  const api = new App({ basePath: "/v1" }).openapi({ info: { title: "Pets", version: "1" } });
+  api.get("/pets/:id", (c) => ({ id: c.params.id }));
+  const app = new App().route("/api", api);
+  await using s = serve(app);
+  const res = await fetch(`${s.base}/api/v1/openapi.json`);
+  assertEquals(res.status, 200);
+  const doc = await res.json();
+  assertEquals(Object.keys(doc.paths), ["/api/v1/pets/{id}"]);
+  // The docs page loads its script and the document from where they are.
+  const page = await (await fetch(`${s.base}/api/v1/docs`)).text();
+  const init = page.match(/src="([^"]*init\.js)"/)?.[1];
+  assertEquals(init, "/api/v1/docs/init.js");
+  const script = await (await fetch(`${s.base}${init}`)).text();
+  assertEquals(script.includes(`url: "/api/v1/openapi.json"`), true);
+});
