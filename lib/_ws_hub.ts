@@ -6,7 +6,7 @@
 // `ferry_ws_take`).
 
 import { Ws } from "./_layout.ts";
-import type { Native } from "./_native.ts";
+import type { Native } from "./_symbols.ts";
 import type {
   ServerWebSocket,
   WebSocketData,
@@ -335,7 +335,12 @@ export class WsHub {
   }
 
   /** Publishes to `topic` from a socket, or from the server (`Ws.NO_SOCKET`). */
-  publish(topic: string, message: WebSocketData, index = Ws.NO_SOCKET, generation = 0): number {
+  publish(
+    topic: string,
+    message: WebSocketData,
+    index: number = Ws.NO_SOCKET,
+    generation = 0,
+  ): number {
     const text = typeof message === "string";
     const body = text ? encoder.encode(message) : bytesOf(message);
     const name = encoder.encode(topic);
