@@ -318,8 +318,12 @@ export class WsHub {
     }
     // Queued behind bytes the client has not taken: ask for a drain event.
     const kind = (text ? Ws.SEND_TEXT : Ws.SEND_BINARY) | (waiting > 0 ? Ws.WANT_DRAIN : 0);
+    const alone = this.counters.wsSend;
     const sent = this.action(kind, socket.index, socket.generation, payload);
     if (sent < 0) return 0;
+    // A payload too large for the area went on its own (`ferry_ws_send`):
+    // Rust's buffered amount counts it already, and no commit would clear it.
+    if (this.counters.wsSend !== alone) return waiting > 0 ? -1 : sent;
     if (socket.epoch !== this.#epoch) {
       socket.epoch = this.#epoch;
       socket.pending = 0;
