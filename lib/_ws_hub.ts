@@ -38,6 +38,8 @@ export interface WsCounters {
   wsFlush: number;
   /** Messages handed to `message` handlers. */
   messages: number;
+  /** Sends refused here, before Rust saw them (closing, or past the limit). */
+  dropped: number;
 }
 
 const encoder = new TextEncoder();
@@ -155,7 +157,13 @@ export class WsHub {
   #epoch = 0;
   #commitNow: () => void;
   #scheduleCommit: () => void;
-  readonly counters: WsCounters = { wsSend: 0, wsTake: 0, wsFlush: 0, messages: 0 };
+  readonly counters: WsCounters = {
+    wsSend: 0,
+    wsTake: 0,
+    wsFlush: 0,
+    messages: 0,
+    dropped: 0,
+  };
 
   constructor(
     lib: Native,
@@ -302,7 +310,10 @@ export class WsHub {
   }
 
   send(socket: Socket, message: WebSocketData): number {
-    if (socket.readyState !== 1) return 0;
+    if (socket.readyState !== 1) {
+      this.counters.dropped++;
+      return 0;
+    }
     const text = typeof message === "string";
     const payload = text ? message : bytesOf(message);
     // UTF-16 units stand in for a string's bytes in the limit check; the
@@ -311,6 +322,7 @@ export class WsHub {
     const waiting = this.#u32[Ws.BUFFERED_AT + socket.index];
     const buffered = this.buffered(socket);
     if (buffered > 0 && buffered + estimate > socket.ticket.backpressureLimit) {
+      this.counters.dropped++;
       if (!socket.ticket.dropOnBackpressure) {
         this.close(socket, 1008, encoder.encode("backpressure limit reached"));
       }
