@@ -366,6 +366,7 @@ Deno.test("ws.send() returns 0 once the socket is closing or closed", async () =
   socket.abort();
   assert(await until(() => "inClose" in results), "close() never ran");
   assertEquals(results, { open: 3, afterClose: 0, inClose: 0, readyState: 3 });
+  assertEquals(t.server.stats().wsDropped, 2);
 });
 
 Deno.test("invalid UTF-8 in a text message closes the socket with 1007", async () => {
@@ -802,7 +803,7 @@ Deno.test("one publish to 10,000 subscribers is one crossing", async () => {
  */
 function floodApp(
   options: { backpressureLimitBytes?: number; onBackpressure?: "close" | "drop" },
-  stop: (result: number, results: number[]) => boolean,
+  stop: (result: number, results: number[], buffered: number) => boolean,
 ) {
   const app = new App();
   const results: number[] = [];
@@ -817,15 +818,16 @@ function floodApp(
       for (let i = 0; i < 5000; i++) {
         const result = ws.send(chunk);
         results.push(result);
-        state.maxBuffered = Math.max(state.maxBuffered, ws.bufferedAmount);
-        if (stop(result, results)) break;
+        const buffered = ws.bufferedAmount;
+        state.maxBuffered = Math.max(state.maxBuffered, buffered);
+        if (stop(result, results, buffered)) break;
         await sleep(0);
       }
       state.done = true;
     },
     drain(ws) {
       state.drains++;
-      ws.send("drained");
+      if (state.done) ws.send("drained");
     },
     close(_ws, code) {
       state.closes.push(code);
@@ -907,22 +909,77 @@ Deno.test('onBackpressure: "drop" drops messages past the limit and keeps the so
 Deno.test("drain() fires once a slow client has taken what was queued", async () => {
   const { app, results, state } = floodApp(
     { backpressureLimitBytes: 256 * 1024 * 1024 },
-    (result) => result === -1,
+    // 4 MiB waiting in Rust: the kernel's buffers are full, nothing drains
+    // until the client reads.
+    (result, _, buffered) => result === -1 && buffered > 4 * 1024 * 1024,
   );
   await using t = serve(app);
   const socket = await connect(t.server.addr.port, "/flood");
   await socket.send("flood");
   assert(await until(() => state.done, 3000), `the flood never ended: ${results.length} sends`);
   assertEquals(results.at(-1), -1);
-  assertEquals(state.drains, 0);
+  const drains = state.drains;
+  await sleep(200);
+  assertEquals(state.drains, drains, "drain() fired while the client was not reading");
   const { binary, last } = await readUntil(
     socket,
     (got) => got.kind === "text" && got.text === "drained",
   );
   assertEquals(last, { kind: "text", text: "drained" });
+  // Every message came, then the drain.
   assertEquals(binary, results.length);
-  assertEquals(state.drains, 1);
+  assertEquals(state.drains, drains + 1);
   await socket.finish();
+});
+
+Deno.test("publishes to a subscriber that never reads close it with 1008; the other subscribers get them all", async () => {
+  const app = new App();
+  const closes: number[] = [];
+  app.ws("/firehose", {
+    open(ws) {
+      ws.subscribe("firehose");
+    },
+    close(_ws, code) {
+      closes.push(code);
+    },
+  });
+  await using t = serve(app);
+  const port = t.server.addr.port;
+  const slow = await connect(port, "/firehose");
+  const fast = await connect(port, "/firehose");
+  assert(await until(() => t.server.subscriberCount("firehose") === 2));
+  let reading = true;
+  let got = 0;
+  const reader = (async () => {
+    for (let i = 0; i < 100_000 && reading; i++) {
+      const message = await within(fast.message(), "a publish");
+      if (message === "end") return;
+      if (message.length === 64 * 1024) got++;
+    }
+  })();
+  const dropped = t.server.stats().wsDropped;
+  const chunk = new Uint8Array(64 * 1024);
+  let published = 0;
+  for (let i = 0; i < 5000 && t.server.stats().wsDropped === dropped; i++) {
+    t.server.publish("firehose", chunk);
+    published++;
+    await sleep(0);
+  }
+  assert(t.server.stats().wsDropped > dropped, `nothing was dropped after ${published} publishes`);
+  // The slow one reads at last: part of what was queued never comes.
+  const { binary, last } = await readUntil(slow, (got) => got.kind === "close");
+  assertEquals(last.kind === "close" && last.code, 1008);
+  assert(binary < published, `all ${published} arrived`);
+  await slow.close(1008);
+  slow.abort();
+  assert(await until(() => closes.length === 1), "close() never ran");
+  assertEquals(closes, [1008]);
+  // The fast one got every publish.
+  t.server.publish("firehose", "end");
+  await within(reader, "the fast reader");
+  reading = false;
+  assertEquals(got, published);
+  await fast.finish();
 });
 
 // ---------------------------------------------------------------- plain HTTP alongside
