@@ -205,6 +205,44 @@ Deno.test("messages larger than the 256 KiB shared area cross both ways", async 
   await socket.finish();
 });
 
+Deno.test("messages that overfill the shared area in one batch wait for the next, in order", async () => {
+  const app = new App();
+  app.ws("/burst", {
+    message(ws, message) {
+      if (message === "burst") {
+        // 20 × 100 KiB in one turn: the outbound area fills and is
+        // committed mid-batch.
+        for (let i = 0; i < 20; i++) ws.send(new Uint8Array(100 * 1024).fill(i));
+        ws.send("burst done");
+      } else ws.send(message);
+    },
+  }, { backpressureLimitBytes: 8 * 1024 * 1024 }); // the burst is 2 MiB
+  await using t = serve(app);
+  const port = t.server.addr.port;
+  const sockets = await Promise.all(Array.from({ length: 10 }, () => connect(port, "/burst")));
+  // Inbound: 10 sockets × 5 messages of 200 KiB, each socket's in one write.
+  await Promise.all(sockets.map(async (socket, s) => {
+    const frames = Array.from(
+      { length: 5 },
+      (_, k) => encodeFrame(Op.BINARY, new Uint8Array(200 * 1024).fill(s * 5 + k)),
+    );
+    await socket.write(concat(frames));
+    for (let k = 0; k < 5; k++) {
+      const got = await within(socket.message(), `echo ${k} of socket ${s}`);
+      assert(got instanceof Uint8Array && got.length === 200 * 1024, `echo ${k} of socket ${s}`);
+      assert(got.every((b) => b === s * 5 + k), `echo ${k} of socket ${s} is another message`);
+    }
+  }));
+  // Outbound.
+  await sockets[0].send("burst");
+  for (let i = 0; i < 20; i++) {
+    const got = await within(sockets[0].message(), `part ${i}`);
+    assert(got instanceof Uint8Array && got.length === 100 * 1024 && got.every((b) => b === i));
+  }
+  assertEquals(await within(sockets[0].message(), "the end"), "burst done");
+  await Promise.all(sockets.map((s) => s.finish()));
+});
+
 Deno.test("bufferedAmount counts a send larger than the shared area once, and empties once it is written", async () => {
   const app = new App();
   const seen: number[] = [];
