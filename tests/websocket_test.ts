@@ -407,6 +407,31 @@ Deno.test("ws.send() returns 0 once the socket is closing or closed", async () =
   assertEquals(t.server.stats().wsDropped, 2);
 });
 
+Deno.test("ws.send() of a message larger than the shared area returns 0 when Rust is closing the socket", async () => {
+  const app = new App();
+  const results: number[] = [];
+  app.ws("/late", {
+    message(ws) {
+      // Rust closed the socket (idle timeout); its close event has not come yet.
+      results.push(ws.send(new Uint8Array(300 * 1024)));
+    },
+  }, { idleTimeoutMs: 400 });
+  await using t = serve(app);
+  const socket = await connect(t.server.addr.port, "/late");
+  assertEquals((await nextControl(socket)).kind, "ping");
+  const close = await nextControl(socket);
+  assertEquals(close.kind === "close" && close.code, 1001);
+  const dropped = t.server.stats().wsDropped;
+  await socket.send("after the close");
+  assert(await until(() => results.length === 1), "message() never ran");
+  // Rust answered this send at once (ferry_ws_send), and dropped it.
+  assertEquals(t.server.stats().wsDropped - dropped, 1);
+  assertEquals(results, [0]);
+  await socket.close(1001);
+  await nextControl(socket);
+  socket.abort();
+});
+
 Deno.test("invalid UTF-8 in a text message closes the socket with 1007", async () => {
   const { app, closes } = echoApp();
   await using t = serve(app);
