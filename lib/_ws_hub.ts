@@ -421,7 +421,8 @@ export class WsHub {
             bytes,
             bytes.length,
           );
-          return code < 0 ? -1 : bytes.length;
+          // 0: Rust dropped it (the socket is closing, or past its limit).
+          return code <= 0 ? -1 : bytes.length;
         }
         if (size > room || count >= Ws.ACTIONS) {
           this.counters.wsFlush++;
