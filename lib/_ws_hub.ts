@@ -38,6 +38,8 @@ export interface WsCounters {
   wsFlush: number;
   /** Messages handed to `message` handlers. */
   messages: number;
+  /** Sends refused here, before Rust saw them (closing, or past the limit). */
+  dropped: number;
 }
 
 const encoder = new TextEncoder();
@@ -155,7 +157,13 @@ export class WsHub {
   #epoch = 0;
   #commitNow: () => void;
   #scheduleCommit: () => void;
-  readonly counters: WsCounters = { wsSend: 0, wsTake: 0, wsFlush: 0, messages: 0 };
+  readonly counters: WsCounters = {
+    wsSend: 0,
+    wsTake: 0,
+    wsFlush: 0,
+    messages: 0,
+    dropped: 0,
+  };
 
   constructor(
     lib: Native,
@@ -302,7 +310,10 @@ export class WsHub {
   }
 
   send(socket: Socket, message: WebSocketData): number {
-    if (socket.readyState !== 1) return 0;
+    if (socket.readyState !== 1) {
+      this.counters.dropped++;
+      return 0;
+    }
     const text = typeof message === "string";
     const payload = text ? message : bytesOf(message);
     // UTF-16 units stand in for a string's bytes in the limit check; the
@@ -311,6 +322,7 @@ export class WsHub {
     const waiting = this.#u32[Ws.BUFFERED_AT + socket.index];
     const buffered = this.buffered(socket);
     if (buffered > 0 && buffered + estimate > socket.ticket.backpressureLimit) {
+      this.counters.dropped++;
       if (!socket.ticket.dropOnBackpressure) {
         this.close(socket, 1008, encoder.encode("backpressure limit reached"));
       }
@@ -318,8 +330,12 @@ export class WsHub {
     }
     // Queued behind bytes the client has not taken: ask for a drain event.
     const kind = (text ? Ws.SEND_TEXT : Ws.SEND_BINARY) | (waiting > 0 ? Ws.WANT_DRAIN : 0);
+    const alone = this.counters.wsSend;
     const sent = this.action(kind, socket.index, socket.generation, payload);
     if (sent < 0) return 0;
+    // A payload too large for the area went on its own (`ferry_ws_send`):
+    // Rust's buffered amount counts it already, and no commit would clear it.
+    if (this.counters.wsSend !== alone) return waiting > 0 ? -1 : sent;
     if (socket.epoch !== this.#epoch) {
       socket.epoch = this.#epoch;
       socket.pending = 0;
@@ -405,7 +421,8 @@ export class WsHub {
             bytes,
             bytes.length,
           );
-          return code < 0 ? -1 : bytes.length;
+          // 0: Rust dropped it (the socket is closing, or past its limit).
+          return code <= 0 ? -1 : bytes.length;
         }
         if (size > room || count >= Ws.ACTIONS) {
           this.counters.wsFlush++;

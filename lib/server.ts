@@ -804,7 +804,7 @@ export class Server implements AsyncDisposable {
       wsMessagesIn: native[19],
       wsMessagesOut: native[20],
       wsPublishes: native[22],
-      wsDropped: native[23],
+      wsDropped: native[23] + (ws?.dropped ?? 0),
       ffiCallsPerMessage: native[19] + native[20] ? total / (native[19] + native[20]) : 0,
     };
   }
