@@ -6,7 +6,7 @@
 // in for timing.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { App } from "../mod.ts";
+import { App, cors, rateLimit, requestId } from "../mod.ts";
 import { rawExchange, serve, until } from "./_helpers.ts";
 import { connect, encodeFrame, handshake, Op, pooled, RawSocket, refused } from "./_ws_client.ts";
 
@@ -1096,4 +1096,42 @@ Deno.test("HTTP/1.1 keep-alive requests are served on another connection while s
     (await rawExchange(port, "GET /plain?i=z HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"))
       .endsWith("plain z"),
   );
+});
+
+Deno.test("native middleware applies to the upgrade: cors() origins, rateLimit(), requestId()", async () => {
+  const app = new App();
+  app.use(cors({ origin: ["https://app.example"] }));
+  app.use(rateLimit({ capacity: 3, refillPerSecond: 0.001 }));
+  app.use(requestId());
+  let opened = 0;
+  const ids: (string | undefined)[] = [];
+  app.ws("/ws", {
+    upgrade(c) {
+      ids.push(c.req.header("x-request-id"));
+    },
+    open() {
+      opened++;
+    },
+  });
+  await using t = serve(app);
+  const port = t.server.addr.port;
+  // A browser on another site: refused before JavaScript runs.
+  assertEquals(ids, []);
+  const foreign = await refused(port, "/ws", { headers: { origin: "https://evil.example" } });
+  assertEquals(foreign.status, 403);
+  // The allowed origin and a non-browser client (no Origin) get sockets;
+  // the upgrade request got its request id.
+  const ok = await handshake(port, "/ws", { headers: { origin: "https://app.example" } });
+  assert(ok instanceof RawSocket);
+  const bare = await connect(port, "/ws");
+  // The rate limit counts upgrades like any request: the fourth is 429.
+  const limited = await refused(port, "/ws");
+  assertEquals(limited.status, 429);
+  await until(() => opened === 2);
+  assertEquals(t.server.stats().toJs, 2);
+  assertEquals(ids.length, 2);
+  assert(ids.every((id) => typeof id === "string" && id.length > 0), String(ids));
+  ok.abort();
+  bare.abort();
+  await until(() => t.server.stats().socketsOpen === 0);
 });
