@@ -1116,7 +1116,7 @@ Deno.test("native middleware applies to the upgrade: cors() origins, rateLimit()
   await using t = serve(app);
   const port = t.server.addr.port;
   // A browser on another site: refused before JavaScript runs.
-  assertEquals(ids, []);
+  assertEquals(ids.length, 0);
   const foreign = await refused(port, "/ws", { headers: { origin: "https://evil.example" } });
   assertEquals(foreign.status, 403);
   // The allowed origin and a non-browser client (no Origin) get sockets;
