@@ -1135,3 +1135,58 @@ Deno.test("native middleware applies to the upgrade: cors() origins, rateLimit()
   bare.abort();
   await until(() => t.server.stats().socketsOpen === 0);
 });
+
+Deno.test("HTTP/2: extended CONNECT (RFC 8441) opens sockets, two on one connection", async () => {
+  const { default: http2 } = await import("node:http2");
+  const app = new App();
+  let opened = 0;
+  app.ws("/ws/:name", {
+    open() {
+      opened++;
+    },
+    message(ws, message) {
+      ws.send(`${ws.params.name}:${message}`);
+    },
+  });
+  await using t = serve(app);
+  const session = http2.connect(t.base);
+  try {
+    const settings = await new Promise<{ enableConnectProtocol?: boolean }>((resolve) =>
+      session.once("remoteSettings", resolve)
+    );
+    assertEquals(settings.enableConnectProtocol, true);
+    const open = (path: string, version = "13") =>
+      session.request({
+        ":method": "CONNECT",
+        ":protocol": "websocket",
+        ":path": path,
+        ":scheme": "http",
+        ":authority": t.base.slice(7),
+        "sec-websocket-version": version,
+      });
+    const status = (stream: ReturnType<typeof open>) =>
+      new Promise<number>((resolve) =>
+        stream.once("response", (h: Record<string, unknown>) => resolve(Number(h[":status"])))
+      );
+    const a = open("/ws/a");
+    const b = open("/ws/b");
+    const old = open("/ws/c", "8");
+    assertEquals(await Promise.all([status(a), status(b), status(old)]), [200, 200, 426]);
+    old.close();
+    // Client frames are masked (encodeFrame does it); server frames are not.
+    const echo = (stream: ReturnType<typeof open>, text: string) => {
+      stream.write(encodeFrame(Op.TEXT, text));
+      return new Promise<string>((resolve) =>
+        stream.once("data", (d: Uint8Array) => resolve(new TextDecoder().decode(d.subarray(2))))
+      );
+    };
+    assertEquals(await echo(a, "one"), "a:one");
+    assertEquals(await echo(b, "two"), "b:two");
+    assertEquals(opened, 2);
+    a.close();
+    b.close();
+    await until(() => t.server.stats().socketsOpen === 0);
+  } finally {
+    session.close();
+  }
+});

@@ -195,11 +195,20 @@ fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming, exchange: &Exchange
     if static_path || !body.is_end_stream() {
         return State::Slow(Box::pin(slow(peer.clone(), parts, body, static_path)));
     }
+    let connect = shared.ws.is_some() && crate::ws::handshake::is_extended_connect(&parts);
+    if connect {
+        // Routed, and seen by JavaScript, as the GET of an HTTP/1.1 handshake.
+        parts.method = http::Method::GET;
+    }
     let (route, params) = match route(shared, &parts) {
         Ok(found) => found,
         Err(answer) => return native(shared, answer),
     };
-    let upgrade = match websocket(shared, &mut parts, route, exchange) {
+    if connect && !shared.ws.as_ref().is_some_and(|hub| hub.is_ws_route(route)) {
+        let detail = "no WebSocket route matches this path";
+        return native(shared, problem(StatusCode::NOT_FOUND, detail));
+    }
+    let upgrade = match websocket(shared, &mut parts, route, exchange, connect) {
         Ok(upgrade) => upgrade,
         Err(answer) => return native(shared, answer),
     };
@@ -225,11 +234,12 @@ fn websocket(
     parts: &mut Parts,
     route: u32,
     exchange: &Exchange,
+    extended_connect: bool,
 ) -> Result<Option<crate::ws::PendingUpgrade>, Response<Body>> {
     let Some(hub) = shared.ws.as_ref().filter(|hub| hub.is_ws_route(route)) else {
         return Ok(None);
     };
-    let accept = match crate::ws::handshake::check(parts) {
+    let accept = match crate::ws::handshake::check(parts, extended_connect) {
         crate::ws::handshake::Handshake::Upgrade(accept) => accept,
         crate::ws::handshake::Handshake::Refused(answer) => return Err(answer),
     };

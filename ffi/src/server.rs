@@ -558,6 +558,11 @@ async fn accept_loop(
         // Without it hyper's 16 KiB default applies, whatever maxHeaderBytes says.
         .max_header_list_size(head_bound)
         .max_concurrent_streams(256);
+    if shared.ws.is_some() {
+        // WebSockets over HTTP/2 (RFC 8441): `SETTINGS_ENABLE_CONNECT_PROTOCOL`,
+        // so clients may send an extended CONNECT (`:protocol websocket`).
+        builder.http2().enable_connect_protocol();
+    }
     let builder = Arc::new(builder);
     loop {
         tokio::select! {

@@ -14,8 +14,9 @@ const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// What a request to a WebSocket route is.
 pub(crate) enum Handshake {
-    /// A valid upgrade request: the `Sec-WebSocket-Accept` value to answer.
-    Upgrade(HeaderValue),
+    /// A valid upgrade request: the `Sec-WebSocket-Accept` value to answer
+    /// (`None` over HTTP/2, where the answer is a plain 200).
+    Upgrade(Option<HeaderValue>),
     /// Not (or not a valid) upgrade request: Rust answers it alone.
     Refused(Response<Body>),
 }
@@ -23,13 +24,25 @@ pub(crate) enum Handshake {
 /// Checks a request to a WebSocket route. A plain HTTP request is answered
 /// 426 with `Upgrade: websocket`; an unsupported version 426 with the
 /// version Ferry speaks (§4.4); a missing or malformed key 400.
-pub(crate) fn check(parts: &Parts) -> Handshake {
+/// `extended_connect`: the request was an HTTP/2 extended CONNECT (see
+/// [`is_extended_connect`]; it is routed as a `GET`).
+pub(crate) fn check(parts: &Parts, extended_connect: bool) -> Handshake {
     let headers = &parts.headers;
+    if extended_connect {
+        // RFC 8441 §5: no key, no Upgrade/Connection; the version still applies.
+        return match headers
+            .get(SEC_WEBSOCKET_VERSION)
+            .map(HeaderValue::as_bytes)
+        {
+            Some(b"13") => Handshake::Upgrade(None),
+            _ => Handshake::Refused(wrong_version()),
+        };
+    }
     let upgrade = has_token(headers.get_all(UPGRADE), "websocket");
     let connection = has_token(headers.get_all(CONNECTION), "upgrade");
     if parts.version != Version::HTTP_11 || !upgrade || !connection {
         let detail = if parts.version == Version::HTTP_2 {
-            "WebSockets are served over HTTP/1.1 here; connect without HTTP/2"
+            "this path speaks WebSocket: send an extended CONNECT with :protocol websocket"
         } else {
             "this path speaks WebSocket: send an Upgrade: websocket request"
         };
@@ -47,14 +60,7 @@ pub(crate) fn check(parts: &Parts) -> Handshake {
         .map(HeaderValue::as_bytes)
         != Some(b"13")
     {
-        let mut response = problem(
-            StatusCode::UPGRADE_REQUIRED,
-            "this server speaks WebSocket version 13 (Sec-WebSocket-Version: 13)",
-        );
-        response
-            .headers_mut()
-            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return Handshake::Refused(response);
+        return Handshake::Refused(wrong_version());
     }
     let key = headers.get(SEC_WEBSOCKET_KEY).map(HeaderValue::as_bytes);
     let valid = key.is_some_and(|k| {
@@ -63,12 +69,35 @@ pub(crate) fn check(parts: &Parts) -> Handshake {
             .is_ok_and(|raw| raw.len() == 16)
     });
     match key {
-        Some(key) if valid => Handshake::Upgrade(accept(key)),
+        Some(key) if valid => Handshake::Upgrade(Some(accept(key))),
         _ => Handshake::Refused(problem(
             StatusCode::BAD_REQUEST,
             "Sec-WebSocket-Key must be 16 bytes in base64",
         )),
     }
+}
+
+/// An HTTP/2 extended CONNECT for a WebSocket (RFC 8441 §4): routed like
+/// the `GET` of an HTTP/1.1 handshake.
+pub(crate) fn is_extended_connect(parts: &Parts) -> bool {
+    parts.version == Version::HTTP_2
+        && parts.method == http::Method::CONNECT
+        && parts
+            .extensions
+            .get::<hyper::ext::Protocol>()
+            .is_some_and(|p| p.as_str().eq_ignore_ascii_case("websocket"))
+}
+
+/// 426 naming the version Ferry speaks (RFC 6455 §4.4).
+fn wrong_version() -> Response<Body> {
+    let mut response = problem(
+        StatusCode::UPGRADE_REQUIRED,
+        "this server speaks WebSocket version 13 (Sec-WebSocket-Version: 13)",
+    );
+    response
+        .headers_mut()
+        .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    response
 }
 
 /// `Sec-WebSocket-Accept` for a client key: base64(SHA-1(key + GUID)).
@@ -115,12 +144,12 @@ mod tests {
         // RFC 6455 §1.3.
         let value = accept(b"dGhlIHNhbXBsZSBub25jZQ==");
         assert_eq!(value, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        assert!(matches!(check(&parts(&GOOD)), Handshake::Upgrade(v) if v == value));
+        assert!(matches!(check(&parts(&GOOD), false), Handshake::Upgrade(Some(v)) if v == value));
     }
 
     #[test]
     fn plain_requests_wrong_versions_and_bad_keys_are_refused() {
-        let status = |h: &[(&str, &str)]| match check(&parts(h)) {
+        let status = |h: &[(&str, &str)]| match check(&parts(h), false) {
             Handshake::Refused(r) => r.status().as_u16(),
             Handshake::Upgrade(_) => 101,
         };

@@ -92,7 +92,8 @@ impl From<RouteWs> for Limits {
 /// An upgrade JavaScript has not answered yet, kept with its slot.
 pub(crate) struct PendingUpgrade {
     pub(crate) on: hyper::upgrade::OnUpgrade,
-    pub(crate) accept: HeaderValue,
+    /// `Sec-WebSocket-Accept`; `None` for HTTP/2 (RFC 8441), answered 200.
+    pub(crate) accept: Option<HeaderValue>,
     pub(crate) route: u32,
 }
 
@@ -573,10 +574,17 @@ pub(crate) fn accept(
     mut response: Response<Body>,
 ) -> Response<Body> {
     let headers = response.headers_mut();
-    headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-    headers.insert(SEC_WEBSOCKET_ACCEPT, pending.accept);
     headers.remove(http::header::CONTENT_LENGTH);
+    headers.remove(http::header::CONTENT_TYPE);
+    match pending.accept {
+        Some(accept) => {
+            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+            headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
+        }
+        // HTTP/2: a 2xx to the extended CONNECT opens the stream as the socket.
+        None => *response.status_mut() = http::StatusCode::OK,
+    }
     *response.body_mut() = crate::body::empty();
     let shared = shared.clone();
     let (on, route) = (pending.on, pending.route);
