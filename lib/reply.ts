@@ -265,6 +265,14 @@ export class Reply {
    * `content-length`).
    */
   static fromResponse(response: Response): Reply {
+    if (response.status === 101) {
+      // Deno.upgradeWebSocket() (directly, or through Hono's upgradeWebSocket
+      // on serve()) answers 101 for a request Deno's own server never saw.
+      throw new TypeError(
+        "Deno.upgradeWebSocket() cannot upgrade a request served by Ferry's native core: " +
+          "register the route with app.ws(path, { open, message, close }) instead (docs/websockets.md)",
+      );
+    }
     const whole = staticBody(response);
     const reply = whole !== undefined
       ? new Reply(whole, response.status)

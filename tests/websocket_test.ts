@@ -1190,3 +1190,17 @@ Deno.test("HTTP/2: extended CONNECT (RFC 8441) opens sockets, two on one connect
     session.close();
   }
 });
+
+Deno.test("Deno.upgradeWebSocket() in a handler fails with a message naming app.ws()", async () => {
+  const errors: string[] = [];
+  const app = new App().onError((err, c) => {
+    errors.push(String(err));
+    return c.text("no", 500);
+  });
+  app.get("/legacy", (c) => Deno.upgradeWebSocket(c.req.raw).response);
+  await using t = serve(app);
+  const out = await refused(t.server.addr.port, "/legacy");
+  assertEquals(out.status, 500);
+  assertEquals(errors.length, 1);
+  assert(errors[0].includes("app.ws(path"), errors[0]);
+});
