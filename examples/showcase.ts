@@ -5,6 +5,7 @@
 //   curl -X POST localhost:8000/echo -d '{"hello":"ferry"}'
 //   curl localhost:8000/health          (const route: answered by Rust alone)
 //   curl localhost:8000/stats           (crossings, batch sizes, hops)
+//   websocat ws://localhost:8000/ws     (an echo; everyone hears "/ws" joins)
 // Ctrl+C shuts down gracefully: in-flight requests finish first.
 
 import { App, compress, cors, HttpError, rateLimit, requestId, securityHeaders } from "../mod.ts";
@@ -40,6 +41,17 @@ app.get("/teapot", () => {
   throw new HttpError(418, "I'm a teapot");
 });
 app.get("/stats", (c) => c.json(server.stats()));
+// A WebSocket echo: framing in Rust, messages cross in batches, the topic
+// fans out in Rust.
+app.ws("/ws", {
+  open(ws) {
+    ws.subscribe("lobby");
+    ws.publish("lobby", `${ws.remoteAddress} joined`);
+  },
+  message(ws, message) {
+    ws.send(message);
+  },
+});
 app.static("/assets", new URL("./public", import.meta.url).pathname, {
   cacheControl: "public, max-age=60",
 });
