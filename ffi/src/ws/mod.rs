@@ -18,9 +18,14 @@
 //! its task ended and JavaScript released it; every entry carries the
 //! generation it was made for, and a stale one changes nothing.
 
+mod actions;
 pub(crate) mod area;
+mod events;
 pub(crate) mod handshake;
 mod socket;
+mod upgrade;
+
+pub(crate) use upgrade::{accept, PendingUpgrade};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -28,19 +33,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use crossbeam_queue::SegQueue;
-use fastwebsockets::OpCode;
-use http::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
-use http::Response;
-use hyper_util::rt::TokioIo;
 use parking_lot::{Mutex, RwLock};
 use serde::Deserialize;
 
 use crate::layout::ws::*;
-use crate::response::Body;
 use crate::server::Shared;
 use crate::slots::Slots;
 pub(crate) use area::Area;
-use socket::{Queued, Socket, HELD_BY_JS, HELD_BY_TASK};
+use socket::{Socket, HELD_BY_TASK};
 
 /// A route's WebSocket options, as TypeScript sends them.
 #[derive(Deserialize, Debug, Clone, Copy)]
@@ -87,14 +87,6 @@ impl From<RouteWs> for Limits {
             drop_on_backpressure: c.drop_on_backpressure,
         }
     }
-}
-
-/// An upgrade JavaScript has not answered yet, kept with its slot.
-pub(crate) struct PendingUpgrade {
-    pub(crate) on: hyper::upgrade::OnUpgrade,
-    /// `Sec-WebSocket-Accept`; `None` for HTTP/2 (RFC 8441), answered 200.
-    pub(crate) accept: Option<HeaderValue>,
-    pub(crate) route: u32,
 }
 
 /// Live counters, read by `ferry_server_stats`.
@@ -276,213 +268,6 @@ impl Hub {
         self.event(socket, kind, data);
     }
 
-    /// Copies queued events into the area, payloads into its inbound bytes,
-    /// as many as fit. Runs on the JS thread, in `ferry_pump`. Returns how
-    /// many it copied (also written to the area's count word).
-    pub(crate) fn drain(&self) -> u32 {
-        self.slots.clear_external();
-        let mut outside = self.outside.lock();
-        outside.clear();
-        let mut held = self.held.lock();
-        let mut n = 0;
-        let mut offset = 0;
-        while n < EVENTS {
-            let Some(event) = held.take().or_else(|| self.events.pop()) else {
-                break;
-            };
-            let len = event.data.len();
-            let (kind, at) = if offset + len <= IN_BYTES {
-                // SAFETY: on the JS thread, inside the drain (see `Area`).
-                unsafe { self.area.write_in(offset, &event.data) };
-                offset += len;
-                (event.kind, offset - len)
-            } else if len > IN_BYTES {
-                outside.push(event.data.clone());
-                (event.kind | OUTSIDE, outside.len() - 1)
-            } else {
-                *held = Some(event);
-                break;
-            };
-            let entry = EVENTS_AT + n * WORDS;
-            self.area
-                .word(entry)
-                .store(kind << KIND_SHIFT | event.index, Ordering::Relaxed);
-            self.area
-                .word(entry + 1)
-                .store(event.generation, Ordering::Relaxed);
-            self.area
-                .word(entry + 2)
-                .store(at as u32, Ordering::Relaxed);
-            self.area
-                .word(entry + 3)
-                .store(len as u32, Ordering::Relaxed);
-            if event.kind == TEXT || event.kind == BINARY {
-                if let Some(socket) = self.socket(event.index, event.generation) {
-                    socket.drained(len);
-                }
-            }
-            n += 1;
-        }
-        if held.is_some() || !self.events.is_empty() {
-            self.slots.keep_external();
-        }
-        self.area
-            .word(EVENT_COUNT)
-            .store(n as u32, Ordering::Release);
-        n as u32
-    }
-
-    /// Copies the outside payload `ticket` of the last drain into `buf`.
-    pub(crate) fn take(&self, ticket: u32, buf: &mut [u8]) -> Option<usize> {
-        let outside = self.outside.lock();
-        let data = outside.get(ticket as usize)?;
-        let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        Some(n)
-    }
-
-    /// Applies the actions JavaScript queued in the area since the last
-    /// commit. Runs on the JS thread.
-    pub(crate) fn apply(&self) {
-        let count = self.area.word(ACTION_COUNT).swap(0, Ordering::AcqRel) as usize;
-        for i in 0..count.min(ACTIONS) {
-            let word = |k: usize| {
-                self.area
-                    .word(ACTIONS_AT + i * WORDS + k)
-                    .load(Ordering::Relaxed)
-            };
-            let (head, generation, offset, length) = (word(0), word(1), word(2), word(3));
-            // SAFETY: on the JS thread, inside a commit (see `Area`).
-            let payload = unsafe { self.area.out(offset as usize, length as usize) };
-            self.act(head >> KIND_SHIFT, head & INDEX_MASK, generation, payload);
-        }
-    }
-
-    /// Applies one action (from the area, or `ferry_ws_send` for a payload
-    /// larger than the outbound area). Returns how a send went: 1 sent,
-    /// 0 dropped, -1 the socket is closing for backpressure.
-    pub(crate) fn act(&self, kind: u32, index: u32, generation: u32, payload: &[u8]) -> i32 {
-        let want_drain = kind & WANT_DRAIN != 0;
-        match kind & !WANT_DRAIN {
-            SEND_TEXT | SEND_BINARY => {
-                let Some(socket) = self.socket(index, generation) else {
-                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    return 0;
-                };
-                let opcode = if kind & !WANT_DRAIN == SEND_TEXT {
-                    OpCode::Text
-                } else {
-                    OpCode::Binary
-                };
-                let queued = self.deliver(&socket, socket::frame(opcode, payload));
-                if want_drain {
-                    socket.want_drain(self);
-                }
-                match queued {
-                    Queued::Sent => 1,
-                    Queued::Dropped => 0,
-                    Queued::Overflowed => -1,
-                }
-            }
-            CLOSE_SOCKET => {
-                if let Some(socket) = self.socket(index, generation) {
-                    let code = match payload {
-                        [a, b, ..] => u16::from_be_bytes([*a, *b]),
-                        _ => 1000,
-                    };
-                    socket.close(self, code, payload.get(2..).unwrap_or_default());
-                }
-                1
-            }
-            PUBLISH_TEXT | PUBLISH_BINARY => {
-                let opcode = if kind == PUBLISH_TEXT {
-                    OpCode::Text
-                } else {
-                    OpCode::Binary
-                };
-                let Some((topic, message)) = split_topic(payload) else {
-                    return 0;
-                };
-                let sender = (index != NO_SOCKET).then_some((index, generation));
-                self.publish(topic, opcode, message, sender) as i32
-            }
-            SUBSCRIBE => {
-                if let Some(socket) = self.socket(index, generation) {
-                    let mut mine = socket.topics.lock();
-                    if !mine.iter().any(|t| &t[..] == payload) {
-                        mine.push(payload.into());
-                        self.topics
-                            .lock()
-                            .entry(payload.into())
-                            .or_default()
-                            .insert(index);
-                    }
-                }
-                1
-            }
-            UNSUBSCRIBE => {
-                if let Some(socket) = self.socket(index, generation) {
-                    socket.topics.lock().retain(|t| &t[..] != payload);
-                    unsubscribe(&mut self.topics.lock(), payload, index);
-                }
-                1
-            }
-            RELEASE => {
-                if let Some(socket) = self.socket(index, generation) {
-                    socket.release_deferred(self);
-                    self.let_go(&socket, HELD_BY_JS);
-                }
-                1
-            }
-            PING => {
-                if let Some(socket) = self.socket(index, generation) {
-                    socket.ping(self, payload);
-                }
-                1
-            }
-            _ => 0,
-        }
-    }
-
-    fn deliver(&self, socket: &Socket, frame: Bytes) -> Queued {
-        let queued = socket.queue(self, frame);
-        match queued {
-            Queued::Sent => self.counters.messages_out.fetch_add(1, Ordering::Relaxed),
-            _ => self.counters.dropped.fetch_add(1, Ordering::Relaxed),
-        };
-        queued
-    }
-
-    /// Sends one message to every subscriber of `topic` but the sender,
-    /// encoded once. Returns how many it reached.
-    pub(crate) fn publish(
-        &self,
-        topic: &[u8],
-        opcode: OpCode,
-        message: &[u8],
-        sender: Option<(u32, u32)>,
-    ) -> u32 {
-        self.counters.publishes.fetch_add(1, Ordering::Relaxed);
-        let subscribers: Vec<u32> = match self.topics.lock().get(topic) {
-            Some(set) => set.iter().copied().collect(),
-            None => return 0,
-        };
-        let frame = socket::frame(opcode, message);
-        let table = self.table.read();
-        let mut reached = 0;
-        for index in subscribers {
-            if sender.is_some_and(|(i, _)| i == index) {
-                continue;
-            }
-            if let Some(Some(socket)) = table.get(index as usize) {
-                if self.deliver(socket, frame.clone()) == Queued::Sent {
-                    reached += 1;
-                }
-            }
-        }
-        reached
-    }
-
     /// Idle pings and closes, and the end of sockets whose close handshake
     /// never finished. Runs every `SWEEP_MS`.
     fn sweep(&self, now_ms: u64) {
@@ -533,13 +318,6 @@ fn slot_pair(slot: u32, generation: u32) -> Bytes {
     pair.into()
 }
 
-/// `[topic length u32 LE][topic][message]`.
-fn split_topic(payload: &[u8]) -> Option<(&[u8], &[u8])> {
-    let len = u32::from_le_bytes(payload.get(..4)?.try_into().ok()?) as usize;
-    let topic = payload.get(4..4 + len)?;
-    Some((topic, &payload[4 + len..]))
-}
-
 fn unsubscribe(topics: &mut HashMap<Box<[u8]>, HashSet<u32>>, topic: &[u8], index: u32) {
     if let Some(set) = topics.get_mut(topic) {
         set.remove(&index);
@@ -561,104 +339,5 @@ pub(crate) async fn sweep(shared: Arc<Shared>) {
         if let Some(hub) = &shared.ws {
             hub.sweep(shared.now_ms());
         }
-    }
-}
-
-/// Completes the handshake JavaScript accepted (it answered 101): adds the
-/// upgrade headers, and once hyper has sent the response, runs the socket.
-pub(crate) fn accept(
-    shared: &Arc<Shared>,
-    pending: PendingUpgrade,
-    slot: u32,
-    slot_generation: u32,
-    mut response: Response<Body>,
-) -> Response<Body> {
-    let headers = response.headers_mut();
-    headers.remove(http::header::CONTENT_LENGTH);
-    headers.remove(http::header::CONTENT_TYPE);
-    match pending.accept {
-        Some(accept) => {
-            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
-            headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-            headers.insert(SEC_WEBSOCKET_ACCEPT, accept);
-        }
-        // HTTP/2: a 2xx to the extended CONNECT opens the stream as the socket.
-        None => *response.status_mut() = http::StatusCode::OK,
-    }
-    *response.body_mut() = crate::body::empty();
-    let shared = shared.clone();
-    let (on, route) = (pending.on, pending.route);
-    tokio::spawn(async move {
-        let Some(hub) = shared.ws.as_ref() else {
-            return;
-        };
-        let Ok(upgraded) = on.await else {
-            hub.failed(slot, slot_generation);
-            return;
-        };
-        let Some(socket) = hub.open(route, slot, slot_generation, shared.now_ms()) else {
-            // Every index was taken between the check and now.
-            hub.failed(slot, slot_generation);
-            return;
-        };
-        type Io = TokioIo<crate::watchdog::Stream<tokio::net::TcpStream, Shared>>;
-        match hyper_util::server::conn::auto::upgrade::downcast::<Io>(upgraded) {
-            Ok(parts) => {
-                // The plain TCP stream: reader and writer own their halves,
-                // no lock between them. Bytes the client sent right after
-                // its request are read first.
-                let stream = parts.io.into_inner().into_inner();
-                let (read, write) = stream.into_split();
-                let read = Prefixed::new(parts.read_buf, read);
-                socket::run(shared.clone(), socket, read, write).await;
-            }
-            Err(upgraded) => {
-                let (read, write) = tokio::io::split(TokioIo::new(upgraded));
-                socket::run(shared.clone(), socket, read, write).await;
-            }
-        }
-    });
-    response
-}
-
-/// A reader that yields `prefix` before `inner`.
-struct Prefixed<R> {
-    prefix: Bytes,
-    inner: R,
-}
-
-impl<R> Prefixed<R> {
-    fn new(prefix: Bytes, inner: R) -> Self {
-        Prefixed { prefix, inner }
-    }
-}
-
-impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Prefixed<R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if !self.prefix.is_empty() {
-            let n = self.prefix.len().min(buf.remaining());
-            let head = self.prefix.split_to(n);
-            buf.put_slice(&head);
-            return std::task::Poll::Ready(Ok(()));
-        }
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn topic_and_message_split_at_the_declared_length() {
-        let mut payload = 5u32.to_le_bytes().to_vec();
-        payload.extend_from_slice(b"lobbyhello");
-        assert_eq!(split_topic(&payload), Some((&b"lobby"[..], &b"hello"[..])));
-        assert_eq!(split_topic(&payload[..6]), None);
-        assert_eq!(split_topic(b"ab"), None);
     }
 }
