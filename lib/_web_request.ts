@@ -5,7 +5,7 @@
 // `new Request(req)`, `fetch(req)`, `signal` and every body reader work as
 // on any Request, because it is one. Building a Request the public way (URL
 // parsing, a Headers copy, WebIDL conversions) cost `serve()` more per
-// request than Deno.serve spends in all (docs/serve.md).
+// request than Deno.serve spends in all (docs/dev_loop.md, "Numbers").
 //
 // It leans on Deno's internals (ext/fetch/23_request.js: the `request` and
 // `headers guard` fields, the WebIDL brand, the inner request's shape), so

@@ -2,7 +2,7 @@
 // header list and static body Deno keeps inside every Response (a string or
 // bytes, as given to the constructor). Going through the public API instead
 // costs a `Headers` object (sorted, combined) and a ReadableStream per
-// answer, which made `serve()` slower than Deno.serve (docs/serve.md).
+// answer, which made `serve()` slower than Deno.serve (docs/dev_loop.md, "Numbers").
 //
 // It leans on Deno's internals (ext/fetch/23_response.js: the `response`
 // field and the "serve fast" fields Deno.serve itself reads), so it checks
