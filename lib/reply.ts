@@ -1,6 +1,7 @@
 import { STATUS_TEXT } from "./http_error.ts";
 import { headerProblem } from "./_header_check.ts";
 import { ReadableSource, type StreamSource, toReadable } from "./_stream.ts";
+import { responseParts } from "./_web_response.ts";
 
 /** Bytes a streamed body may have on its way to a slow client before writes wait. */
 export const STREAM_HIGH_WATER_MARK = 64 * 1024;
@@ -260,8 +261,9 @@ export class Reply {
   }
 
   /**
-   * A Web `Response` as a `Reply`: same status and headers; its body is
-   * streamed (a body that ends before the next commit goes out whole, with
+   * A Web `Response` as a `Reply`: same status and headers. A body made
+   * from a string or bytes goes out as is; any other body is streamed (one
+   * that ends before the next commit goes out whole, with
    * `content-length`).
    */
   static fromResponse(response: Response): Reply {
@@ -272,6 +274,15 @@ export class Reply {
         "Deno.upgradeWebSocket() cannot upgrade a request served by Ferry's native core: " +
           "register the route with app.ws(path, { open, message, close }) instead (docs/websockets.md)",
       );
+    }
+    // The common case, read where Deno.serve reads it: a whole body, and
+    // the header list as is (no Headers object, no stream).
+    const parts = responseParts(response);
+    if (parts !== undefined) {
+      const reply = new Reply(parts.body, parts.status);
+      const headers = parts.headers;
+      for (let i = 0; i < headers.length; i++) reply.append(headers[i][0], headers[i][1]);
+      return reply;
     }
     const whole = staticBody(response);
     const reply = whole !== undefined

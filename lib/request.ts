@@ -1,5 +1,6 @@
 import { HttpError } from "./http_error.ts";
 import type { RequestSource } from "./_source.ts";
+import { webRequest } from "./_web_request.ts";
 
 const utf8 = new TextDecoder();
 // A header name (RFC 9110 token), lower case.
@@ -225,18 +226,14 @@ export class FerryRequest {
     });
   }
 
-  /** The request as a Web `Request` (built on first use, body copied). */
+  /**
+   * The request as a Web `Request`, made on first use. Like Deno.serve's
+   * own, it decodes nothing until asked (URL, headers and body are read
+   * from this request when first read) and its headers cannot be changed;
+   * its `signal` aborts when the request is over before its answer.
+   */
   get raw(): Request {
-    if (this.#raw) return this.#raw;
-    const method = this.method;
-    const body = method === "GET" || method === "HEAD"
-      ? null
-      : this.#src.bodyStream() ?? this.#src.body().slice();
-    return this.#raw = new Request(this.url, {
-      method,
-      headers: this.headers,
-      body,
-    });
+    return this.#raw ??= webRequest(this, this.#src);
   }
 }
 

@@ -6,6 +6,7 @@
 import { App } from "./app.ts";
 import type { ListenOptions } from "./listen_options.ts";
 import type { Server } from "./server.ts";
+import type { FerryRequest } from "./request.ts";
 
 /** What a {@linkcode ServeHandler} learns about its request besides the request itself. */
 export interface ServeHandlerInfo {
@@ -96,13 +97,30 @@ export function serve(
   const app = new App();
   // Every method, every path (`/*rest` matches `/` too). The handler gets
   // the request as a Web Request.
-  app.all("/*rest", (c) => handler(c.req.raw, { remoteAddr: netAddr(c.req.remoteAddr) }));
+  app.all("/*rest", (c) => {
+    const req = c.req;
+    return handler(req.raw, new HandlerInfo(req));
+  });
   return app.listen({
     ...listen,
     // As Deno.serve: say where, unless the caller listens for it.
     onListen: onListen ??
       ((addr) => console.log(`Listening on http://${addr.hostname}:${addr.port}/`)),
   });
+}
+
+/** The handler's second argument; the address is parsed when first read. */
+class HandlerInfo implements ServeHandlerInfo {
+  #req: FerryRequest;
+  #addr: Deno.NetAddr | undefined = undefined;
+
+  constructor(req: FerryRequest) {
+    this.#req = req;
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return this.#addr ??= netAddr(this.#req.remoteAddr);
+  }
 }
 
 function netAddr(text: string): Deno.NetAddr {
