@@ -106,15 +106,7 @@ export async function nextControl(socket: RawSocket) {
 
 // ---------------------------------------------------------------- echo
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
+export { concat } from "./_ws_client.ts";
 
 export function floodApp(
   options: { backpressureLimitBytes?: number; onBackpressure?: "close" | "drop" },

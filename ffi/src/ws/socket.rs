@@ -148,23 +148,24 @@ impl Socket {
             // either. Drop it and say why.
             let dropped: usize = out.frames.drain(..).map(|f| f.len()).sum();
             out.bytes -= dropped;
-            let close = close_frame(1008, b"backpressure limit reached");
-            out.bytes += close.len();
-            out.frames.push_back(close);
             out.closing = true;
-            let bytes = out.bytes;
-            drop(out);
-            hub.area.set_buffered(self.index, bytes);
-            self.wake_writer.notify_one();
+            let close = close_frame(1008, b"backpressure limit reached");
+            self.push(hub, out, close);
             return Queued::Overflowed;
         }
+        self.push(hub, out, frame);
+        Queued::Sent
+    }
+
+    /// Appends `frame` to the locked outbox, publishes the buffered amount
+    /// and wakes the writer.
+    fn push(&self, hub: &Hub, mut out: parking_lot::MutexGuard<'_, Outbox>, frame: Bytes) {
         out.bytes += frame.len();
         out.frames.push_back(frame);
         let bytes = out.bytes;
         drop(out);
         hub.area.set_buffered(self.index, bytes);
         self.wake_writer.notify_one();
-        Queued::Sent
     }
 
     /// Queues a close frame (once); nothing is queued after it.
@@ -186,12 +187,7 @@ impl Socket {
             return;
         }
         out.closing = closes;
-        out.bytes += frame.len();
-        out.frames.push_back(frame);
-        let bytes = out.bytes;
-        drop(out);
-        hub.area.set_buffered(self.index, bytes);
-        self.wake_writer.notify_one();
+        self.push(hub, out, frame);
     }
 
     /// Asks for a drain event once everything queued is written.
