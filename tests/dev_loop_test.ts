@@ -155,3 +155,81 @@ Deno.test("deno run --watch: a request inside an old async handler gets 503 with
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+function wsSource(version: string, port: number): string {
+  return `import { App } from "${mod}";
+const app = new App();
+app.ws("/ws", { open(ws) { ws.send("${version}"); } });
+app.listen({ hostname: "127.0.0.1", port: ${port} });
+console.log("listening ${version}");
+`;
+}
+
+/** Opens a WebSocket and resolves with its first message, or rejects. */
+function firstMessage(url: string): Promise<{ socket: WebSocket; text: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.onmessage = (e) => resolve({ socket, text: String(e.data) });
+    socket.onerror = () => reject(new Error("no socket"));
+  });
+}
+
+Deno.test("deno run --watch: open WebSockets close with 1001 on a reload, and reconnect to the new code", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry_watch_ws_" });
+  const file = `${dir}/app.ts`;
+  const port = freePort();
+  await Deno.writeTextFile(file, wsSource("v1", port));
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--watch", file],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) output.push(text);
+  };
+  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const url = `ws://127.0.0.1:${port}/ws`;
+  try {
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && !output.join("").includes("listening v1")) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const first = await firstMessage(url);
+    assertEquals(first.text, "v1");
+    const closed = new Promise<CloseEvent>((resolve) => first.socket.onclose = resolve);
+    await Deno.writeTextFile(file, wsSource("v2", port));
+    let event: CloseEvent | undefined;
+    let written = Date.now();
+    while (Date.now() < until && event === undefined) {
+      event = await Promise.race([
+        closed,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+      ]);
+      if (event === undefined && Date.now() - written > 3000) {
+        await Deno.writeTextFile(file, wsSource("v2", port));
+        written = Date.now();
+      }
+    }
+    assertEquals([event?.code, event?.reason], [1001, "the server is reloading"], output.join(""));
+    let again: string | undefined;
+    while (Date.now() < until && again !== "v2") {
+      try {
+        const next = await firstMessage(url);
+        again = next.text;
+        next.socket.close();
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assertEquals(again, "v2", output.join(""));
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await drained;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

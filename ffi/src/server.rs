@@ -361,12 +361,18 @@ impl Server {
         self.shared
             .slots
             .expire(|| response::shutting_down("the module that owned this server was reloaded"));
+        // Its handlers are gone: sockets close (1001) so their clients
+        // reconnect, to the server the reloaded module starts.
+        if let Some(hub) = &self.shared.ws {
+            hub.close_all(1001, b"the server is reloading");
+        }
         handover::orphan(self.handover_key);
         std::thread::spawn(move || {
             let deadline = Instant::now() + ORPHAN_LIFETIME;
+            let sockets = |s: &Server| s.shared.ws.as_ref().map_or(0, |hub| hub.running());
             if let Some(rt) = self.runtime() {
                 rt.block_on(async {
-                    while self.connections() > 0 && Instant::now() < deadline {
+                    while self.connections() + sockets(&self) > 0 && Instant::now() < deadline {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 });

@@ -94,6 +94,8 @@ impl From<RouteWs> for Limits {
 pub(crate) struct Counters {
     pub(crate) opened: AtomicU64,
     pub(crate) open: AtomicU64,
+    /// Sockets whose connection task still runs.
+    pub(crate) running: AtomicU64,
     pub(crate) messages_in: AtomicU64,
     pub(crate) messages_out: AtomicU64,
     pub(crate) frames_out: AtomicU64,
@@ -210,6 +212,7 @@ impl Hub {
         self.area.set_buffered(index, 0);
         self.counters.opened.fetch_add(1, Ordering::Relaxed);
         self.counters.open.fetch_add(1, Ordering::Relaxed);
+        self.counters.running.fetch_add(1, Ordering::Relaxed);
         self.event(&socket, OPEN, slot_pair(slot, slot_generation));
         Some(socket)
     }
@@ -237,6 +240,7 @@ impl Hub {
 
     /// The socket's task ended.
     fn task_done(&self, socket: &Socket) {
+        self.counters.running.fetch_sub(1, Ordering::Relaxed);
         self.let_go(socket, HELD_BY_TASK);
     }
 
@@ -294,6 +298,12 @@ impl Hub {
                 socket.ping(self, b"");
             }
         }
+    }
+
+    /// Sockets whose connection is still open (JavaScript may not have
+    /// released them yet).
+    pub(crate) fn running(&self) -> u32 {
+        self.counters.running.load(Ordering::Relaxed) as u32
     }
 
     /// Closes every socket with `code` (server shutdown: 1001).
