@@ -36,6 +36,12 @@ export class SlotStream implements ChunkSink {
   waitSent = false;
   /** Queued for the next commit. */
   queued = false;
+  /**
+   * Credit came back and the producer has not written since: its next
+   * chunk is awaited, so a parked loop commits it at once, not after a
+   * macrotask turn (a timer turn costs ~1 ms, a stall per chunk).
+   */
+  refilling = false;
   #closed = false;
   #waiters: (() => void)[] = [];
   #highWaterMark: number;
@@ -98,6 +104,7 @@ export class SlotStream implements ChunkSink {
     const { chunks, pendingBytes } = this;
     this.chunks = [];
     this.pendingBytes = 0;
+    this.refilling = false;
     this.unacked += pendingBytes;
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(pendingBytes);
@@ -113,6 +120,7 @@ export class SlotStream implements ChunkSink {
   writable(): void {
     this.unacked = 0;
     this.waitSent = false;
+    this.refilling = true;
     if (this.pendingBytes < this.#highWaterMark) this.#release();
   }
 
