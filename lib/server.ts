@@ -480,6 +480,10 @@ export class Server implements AsyncDisposable {
         reply.stream,
         this.#highWaterMark,
         this.#markDirty,
+        this.#u8.subarray(
+          slot * this.#slotBytes + this.#reqBytes,
+          (slot + 1) * this.#slotBytes,
+        ),
       );
       this.#streams[slot] = stream;
       this.#fresh++;
@@ -665,6 +669,10 @@ export class Server implements AsyncDisposable {
           continue;
         }
         ops = Op.HEAD;
+      } else if (stream.areaBytes > 0 && stream.chunks.length === 0) {
+        // Encoded in place by its writes.
+        ops |= Op.CHUNK;
+        length = stream.takeArea();
       } else if (stream.pendingBytes > 0) {
         const bytes = stream.takeBytes();
         if (bytes.length <= this.#resBytes) {

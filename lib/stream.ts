@@ -10,6 +10,7 @@
  */
 
 import { CallbackSource, type ChunkSink } from "./_stream.ts";
+import { sleepFor } from "./_sleep.ts";
 
 /**
  * What `c.stream()` hands its callback.
@@ -117,9 +118,9 @@ export function formatEvent(message: SSEMessage | string): string {
 }
 
 /**
- * `sleep()` for a sink: a plain timer, cut short when the client leaves.
- * The pending sleeps of a sink wait in one set that its abort empties, so
- * a sleep costs one timer (an SSE loop sleeps once per event).
+ * `sleep()` for a sink: cut short when the client leaves. The pending
+ * sleeps of a sink wait in one set that its abort empties; each waits in a
+ * shared queue per duration, not a timer of its own (`lib/_sleep.ts`).
  */
 function sleeper(sink: ChunkSink): (ms: number) => Promise<void> {
   const pending = new Set<() => void>();
@@ -130,6 +131,10 @@ function sleeper(sink: ChunkSink): (ms: number) => Promise<void> {
   return (ms) =>
     new Promise<void>((resolve) => {
       if (sink.closed) return resolve();
+      if (Number.isInteger(ms) && ms >= 1 && ms <= 0x7fff_ffff) {
+        return sleepFor(ms, resolve, pending);
+      }
+      // Odd durations (0, fractions, NaN, huge) keep setTimeout's meaning.
       const timer = setTimeout(() => {
         pending.delete(wake);
         resolve();
