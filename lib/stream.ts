@@ -93,8 +93,12 @@ export interface SSEOptions {
 }
 
 /** Refuses text that would end an SSE field early. */
+/** A CR or LF (one RegExp for every call: a literal is a new object each time). */
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /\r\n|\r|\n/;
+
 function field(name: string, value: string): string {
-  if (/[\r\n]/.test(value)) {
+  if (LINE_BREAK.test(value)) {
     throw new TypeError(`SSE ${name} must not contain CR or LF, got ${JSON.stringify(value)}`);
   }
   return `${name}: ${value}\n`;
@@ -113,7 +117,9 @@ export function formatEvent(message: SSEMessage | string): string {
     out += `retry: ${m.retry}\n`;
   }
   const data = typeof m.data === "string" ? m.data : JSON.stringify(m.data) ?? "";
-  for (const line of data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  // Most events are one line: no array for them.
+  if (!LINE_BREAK.test(data)) return `${out}data: ${data}\n\n`;
+  for (const line of data.split(LINE_BREAKS)) out += `data: ${line}\n`;
   return out + "\n";
 }
 
