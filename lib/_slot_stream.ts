@@ -7,6 +7,13 @@
 // event. Past the high-water mark the producer's writes wait; the next
 // entry carries `Op.WAIT`, and Rust raises the writable event once hyper
 // has taken every byte, which resets the credit (ffi/src/stream/mod.rs).
+//
+// Once the head is out, text is encoded straight into the slot's response
+// area (`area`), where the next commit's `Op.CHUNK` entry finds it: an SSE
+// event costs no `Uint8Array` and no copy in JavaScript. The area is ours
+// between commits: Rust reads it only in the commit, and a streamed request
+// body lands there only in a drain, which always follows the commit that
+// took these bytes (lib/server.ts flushes streams before every pump).
 
 import { chunkBytes, type ChunkSink, type StreamSource } from "./_stream.ts";
 import type { Reply } from "./reply.ts";
@@ -15,6 +22,10 @@ import type { SlotSource } from "./_source.ts";
 /** Called when a stream has something for the next commit. */
 export type Dirty = (stream: SlotStream) => void;
 
+const encoder = new TextEncoder();
+/** What a write returns while the stream has credit (no promise each). */
+const RESOLVED = Promise.resolve();
+
 export class SlotStream implements ChunkSink {
   readonly slot: number;
   readonly generation: number;
@@ -22,9 +33,13 @@ export class SlotStream implements ChunkSink {
   readonly head: Reply;
   readonly source: SlotSource;
   readonly producer: StreamSource;
-  /** Chunks not yet committed. */
+  /** Chunks not yet committed, when not in `area` (see `areaBytes`). */
   chunks: Uint8Array[] = [];
+  /** Bytes not yet committed: `areaBytes` plus those in `chunks`. */
   pendingBytes = 0;
+  /** Bytes at the start of `area` not yet committed (`chunks` is empty then). */
+  areaBytes = 0;
+  #area: Uint8Array;
   /** Bytes committed since Rust last said every byte was taken. */
   unacked = 0;
   headSent = false;
@@ -36,6 +51,12 @@ export class SlotStream implements ChunkSink {
   waitSent = false;
   /** Queued for the next commit. */
   queued = false;
+  /**
+   * Credit came back and the producer has not written since: its next
+   * chunk is awaited, so a parked loop commits it at once, not after a
+   * macrotask turn (a timer turn costs ~1 ms, a stall per chunk).
+   */
+  refilling = false;
   #closed = false;
   #waiters: (() => void)[] = [];
   #highWaterMark: number;
@@ -50,7 +71,9 @@ export class SlotStream implements ChunkSink {
     producer: StreamSource,
     highWaterMark: number,
     dirty: Dirty,
+    area: Uint8Array,
   ) {
+    this.#area = area;
     this.slot = slot;
     this.generation = generation;
     this.head = head;
@@ -80,24 +103,64 @@ export class SlotStream implements ChunkSink {
   }
 
   write(chunk: Uint8Array | string): Promise<void> {
-    if (this.#closed || this.ended) return Promise.resolve();
-    const bytes = chunkBytes(chunk);
-    if (bytes.length > 0) {
-      this.chunks.push(bytes);
-      this.pendingBytes += bytes.length;
+    if (this.#closed || this.ended) return RESOLVED;
+    if (chunk.length > 0) {
+      if (typeof chunk !== "string" || !this.#encodeInArea(chunk)) {
+        this.#spillArea();
+        const bytes = chunkBytes(chunk);
+        this.chunks.push(bytes);
+        this.pendingBytes += bytes.length;
+      }
       this.#dirty(this);
     }
-    if (this.unacked + this.pendingBytes < this.#highWaterMark) return Promise.resolve();
+    if (this.unacked + this.pendingBytes < this.#highWaterMark) return RESOLVED;
     this.blocked = true;
     this.#dirty(this);
     return new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Takes the pending chunks as one buffer. */
+  /** Encodes `text` after the area's pending bytes; false if it does not fit. */
+  #encodeInArea(text: string): boolean {
+    // Before the head the area is the response record's, and bytes
+    // already queued as chunks must go first.
+    if (!this.headSent || this.chunks.length > 0) return false;
+    const at = this.areaBytes;
+    // UTF-8 takes at least one byte per UTF-16 unit.
+    if (text.length > this.#area.length - at) return false;
+    const { read, written } = encoder.encodeInto(
+      text,
+      at === 0 ? this.#area : this.#area.subarray(at),
+    );
+    if (read < text.length) return false;
+    this.areaBytes = at + written;
+    this.pendingBytes += written;
+    return true;
+  }
+
+  /** Moves the area's pending bytes to `chunks` (a chunk that does not fit follows). */
+  #spillArea(): void {
+    if (this.areaBytes === 0) return;
+    this.chunks.push(this.#area.slice(0, this.areaBytes));
+    this.areaBytes = 0;
+  }
+
+  /** Takes the pending bytes in the area: the next `Op.CHUNK` entry's length. */
+  takeArea(): number {
+    const n = this.areaBytes;
+    this.areaBytes = 0;
+    this.pendingBytes = 0;
+    this.refilling = false;
+    this.unacked += n;
+    return n;
+  }
+
+  /** Takes the pending chunks as one buffer (`areaBytes` is 0). */
   takeBytes(): Uint8Array {
+    this.#spillArea();
     const { chunks, pendingBytes } = this;
     this.chunks = [];
     this.pendingBytes = 0;
+    this.refilling = false;
     this.unacked += pendingBytes;
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(pendingBytes);
@@ -113,6 +176,7 @@ export class SlotStream implements ChunkSink {
   writable(): void {
     this.unacked = 0;
     this.waitSent = false;
+    this.refilling = true;
     if (this.pendingBytes < this.#highWaterMark) this.#release();
   }
 

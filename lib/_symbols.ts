@@ -65,7 +65,7 @@ export const symbols = {
 export type Native = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /** The ABI version this TypeScript expects (see ffi/src/layout.rs). */
-export const ABI_VERSION = 14;
+export const ABI_VERSION = 15;
 
 /** Error codes returned as negative numbers (see ffi/src/abi.rs). */
 export const Code = {

@@ -480,6 +480,10 @@ export class Server implements AsyncDisposable {
         reply.stream,
         this.#highWaterMark,
         this.#markDirty,
+        this.#u8.subarray(
+          slot * this.#slotBytes + this.#reqBytes,
+          (slot + 1) * this.#slotBytes,
+        ),
       );
       this.#streams[slot] = stream;
       this.#fresh++;
@@ -620,8 +624,16 @@ export class Server implements AsyncDisposable {
     this.#dirty.push(stream);
     // A running loop commits it at its next pump; a parked one commits on
     // its own, after a macrotask turn, so that the writes of every timer
-    // and I/O callback of this turn (an SSE fan-out) share one commit.
-    if (this.#parked && !this.#streamFlushQueued) {
+    // and I/O callback of this turn (an SSE fan-out) share one commit. A
+    // stream refilling after a writable event is the pipeline's critical
+    // path: it is committed after the current microtasks instead.
+    if (!this.#parked) return;
+    if (stream.refilling) {
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushBound);
+      }
+    } else if (!this.#streamFlushQueued) {
       this.#streamFlushQueued = true;
       setTimeout(this.#streamFlushBound, 0);
     }
@@ -657,6 +669,10 @@ export class Server implements AsyncDisposable {
           continue;
         }
         ops = Op.HEAD;
+      } else if (stream.areaBytes > 0 && stream.chunks.length === 0) {
+        // Encoded in place by its writes.
+        ops |= Op.CHUNK;
+        length = stream.takeArea();
       } else if (stream.pendingBytes > 0) {
         const bytes = stream.takeBytes();
         if (bytes.length <= this.#resBytes) {
@@ -666,6 +682,8 @@ export class Server implements AsyncDisposable {
         } else {
           this.#streamWrites++;
           this.#lib.ferry_stream_write(this.#id, slot, generation, bytes, bytes.length);
+          // The entry (length 0) wakes the body, inside the pump.
+          ops |= Op.CHUNK;
         }
       }
       if (stream.blocked && !stream.waitSent && !stream.ended) {

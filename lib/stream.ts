@@ -10,6 +10,7 @@
  */
 
 import { CallbackSource, type ChunkSink } from "./_stream.ts";
+import { sleepFor } from "./_sleep.ts";
 
 /**
  * What `c.stream()` hands its callback.
@@ -92,8 +93,12 @@ export interface SSEOptions {
 }
 
 /** Refuses text that would end an SSE field early. */
+/** A CR or LF (one RegExp for every call: a literal is a new object each time). */
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAKS = /\r\n|\r|\n/;
+
 function field(name: string, value: string): string {
-  if (/[\r\n]/.test(value)) {
+  if (LINE_BREAK.test(value)) {
     throw new TypeError(`SSE ${name} must not contain CR or LF, got ${JSON.stringify(value)}`);
   }
   return `${name}: ${value}\n`;
@@ -112,14 +117,16 @@ export function formatEvent(message: SSEMessage | string): string {
     out += `retry: ${m.retry}\n`;
   }
   const data = typeof m.data === "string" ? m.data : JSON.stringify(m.data) ?? "";
-  for (const line of data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  // Most events are one line: no array for them.
+  if (!LINE_BREAK.test(data)) return `${out}data: ${data}\n\n`;
+  for (const line of data.split(LINE_BREAKS)) out += `data: ${line}\n`;
   return out + "\n";
 }
 
 /**
- * `sleep()` for a sink: a plain timer, cut short when the client leaves.
- * The pending sleeps of a sink wait in one set that its abort empties, so
- * a sleep costs one timer (an SSE loop sleeps once per event).
+ * `sleep()` for a sink: cut short when the client leaves. The pending
+ * sleeps of a sink wait in one set that its abort empties; each waits in a
+ * shared queue per duration, not a timer of its own (`lib/_sleep.ts`).
  */
 function sleeper(sink: ChunkSink): (ms: number) => Promise<void> {
   const pending = new Set<() => void>();
@@ -130,6 +137,10 @@ function sleeper(sink: ChunkSink): (ms: number) => Promise<void> {
   return (ms) =>
     new Promise<void>((resolve) => {
       if (sink.closed) return resolve();
+      if (Number.isInteger(ms) && ms >= 1 && ms <= 0x7fff_ffff) {
+        return sleepFor(ms, resolve, pending);
+      }
+      // Odd durations (0, fractions, NaN, huge) keep setTimeout's meaning.
       const timer = setTimeout(() => {
         pending.delete(wake);
         resolve();

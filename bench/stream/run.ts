@@ -7,6 +7,7 @@
  *
  *   deno run -A bench/stream/run.ts [--rounds N] [--seconds S]
  *     [--clients N] [--downloads N] [--only sse-fanout,download-64m]
+ *     [--peers deno_serve,ferry]
  *
  * Reports per peer the median over rounds of: delivered events per server
  * CPU-second and CPU µs per event (sse-fanout); MiB/s, CPU per MiB and peak
@@ -28,11 +29,12 @@ const DOWNLOADS = Number(flag("downloads", "4"));
 const ONLY = flag("only", "sse-fanout,download-64m,upload-256m").split(",");
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = Deno.execPath();
+const PEER_NAMES = flag("peers", "deno_serve,ferry,hono").split(",");
 const PEERS = [
   { name: "deno_serve", file: "bench/stream/peers/deno_serve.ts" },
   { name: "ferry", file: "bench/stream/peers/ferry.ts" },
   { name: "hono", file: "bench/stream/peers/hono.ts" },
-];
+].filter((p) => p.name === "deno_serve" || PEER_NAMES.includes(p.name));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

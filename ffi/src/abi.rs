@@ -314,7 +314,7 @@ pub extern "C" fn ferry_wait(id: u32, timeout_ms: u32) -> i32 {
 #[no_mangle]
 pub extern "C" fn ferry_commit(id: u32, n: u32) -> i32 {
     guard!(Code::Panicked as i32, {
-        on_server(id, |s| s.commit(n) as i32)
+        on_server(id, |s| s.commit(n, false) as i32)
     })
 }
 

@@ -6,7 +6,7 @@
 
 /// Bumped whenever the layout or the exported functions change, so a stale
 /// library is refused at load time instead of misreading memory.
-pub(crate) const ABI_VERSION: u32 = 14;
+pub(crate) const ABI_VERSION: u32 = 15;
 
 /// Words at the start of a request record.
 pub(crate) mod req {
@@ -76,7 +76,8 @@ pub(crate) mod op {
     /// The response record is the head of a streamed answer (its inline or
     /// outside body is the first chunk); JavaScript keeps the slot.
     pub(crate) const HEAD: u32 = 1;
-    /// `length` bytes at the start of the response area are the next chunk.
+    /// `length` bytes at the start of the response area are the next chunk
+    /// (length 0: the chunk went by `ferry_stream_write` just before).
     pub(crate) const CHUNK: u32 = 2;
     /// JavaScript is out of credit: raise a writable event once every
     /// buffered byte was handed to hyper.

@@ -29,7 +29,7 @@ use crate::router::Router;
 use crate::slots::{Slots, Woken};
 use crate::statics::Statics;
 use crate::stream::body_in::Deliver;
-use crate::stream::{StreamBody, StreamState, Writable};
+use crate::stream::{StreamBody, StreamState, WakeRelay, Wakes, Writable};
 use crate::watchdog::{self, Activity, Alarm, Limits, Watch};
 
 /// State shared by every connection task and the JS-facing calls.
@@ -64,6 +64,8 @@ pub(crate) struct Shared {
     pub(crate) successor: parking_lot::Mutex<Option<Arc<Shared>>>,
     /// Wakes requests waiting for `successor`.
     pub(crate) successor_ready: tokio::sync::Notify,
+    /// Wakes the stream bodies fed by commits made outside the runtime.
+    wake_relay: Arc<WakeRelay>,
 }
 
 /// Resolution of the coarse clock.
@@ -201,6 +203,7 @@ impl Server {
             orphaned: AtomicBool::new(false),
             successor: parking_lot::Mutex::new(None),
             successor_ready: tokio::sync::Notify::new(),
+            wake_relay: Arc::default(),
         });
         let handover_key = handover::next_key();
         if fixed_port {
@@ -220,6 +223,7 @@ impl Server {
         runtime.spawn(accept_loop(listener, shared.clone(), start_rx, stop_rx));
         runtime.spawn(tick_clock(shared.clone()));
         runtime.spawn(watch_connections(shared.clone()));
+        runtime.spawn(shared.wake_relay.clone().run());
         if let Some(limit) = shared.handler_timeout {
             runtime.spawn(sweep_timeouts(shared.clone(), limit));
         }
@@ -251,13 +255,13 @@ impl Server {
                 // Committing inside block_on wakes the waiting tasks on the
                 // local run queue: no cross-thread unpark, no syscall.
                 rt.block_on(async {
-                    self.commit(commit);
+                    self.commit(commit, true);
                     tokio::task::yield_now().await;
                     tokio::task::yield_now().await;
                 });
             }
         } else {
-            self.commit(commit);
+            self.commit(commit, false);
         }
         let n = self.shared.slots.drain(max);
         if let Some(hub) = &self.shared.ws {
@@ -386,7 +390,9 @@ impl Server {
     /// in the response record), stream heads, chunks, credit requests and
     /// ends, and releases of requests that are over. A stale entry changes
     /// nothing. Returns how many answers and heads were handed over.
-    pub(crate) fn commit(&self, n: u32) -> u32 {
+    /// `inside`: called inside the runtime (`block_on` on this thread), so
+    /// the stream bodies fed are woken directly, else through the relay.
+    pub(crate) fn commit(&self, n: u32, inside: bool) -> u32 {
         if let Some(hub) = &self.shared.ws {
             hub.apply();
         }
@@ -396,6 +402,7 @@ impl Server {
         let slots = &self.shared.slots;
         let n = n.min(slots.count);
         let mut sent = 0;
+        let mut wakes = Wakes::default();
         for i in 0..n as usize {
             let word = |k: usize| slots.commit_ids[op::WORDS * i + k].load(Ordering::Relaxed);
             let (id, generation, ops, length) = (word(0), word(1), word(2), word(3));
@@ -411,7 +418,12 @@ impl Server {
             if ops & op::HEAD != 0 && self.commit_head(id, generation) {
                 sent += 1;
             }
-            self.commit_stream(id, generation, ops, length);
+            self.commit_stream(id, generation, ops, length, &mut wakes);
+        }
+        if inside {
+            wakes.wake();
+        } else {
+            self.shared.wake_relay.hand(wakes);
         }
         slots
             .counters
@@ -464,7 +476,7 @@ impl Server {
     }
 
     /// The chunk, credit and end parts of a commit entry for a stream.
-    fn commit_stream(&self, id: u32, generation: u32, ops: u32, length: u32) {
+    fn commit_stream(&self, id: u32, generation: u32, ops: u32, length: u32, wakes: &mut Wakes) {
         let slots = &self.shared.slots;
         if ops & op::RELEASE != 0 {
             slots.release(id, generation);
@@ -504,10 +516,14 @@ impl Server {
             stream.finish(ops & op::ABORT != 0);
             slots.release(id, generation);
         }
+        // Also for a chunk `ferry_stream_write` queued before this entry.
+        wakes.add(&stream);
     }
 
     /// A chunk too large for the slot's response area, handed over in one
     /// call (`ferry_stream_write`). Returns whether the stream took it.
+    /// The body is woken by the commit entry JavaScript sends right after
+    /// (`op::CHUNK` with length 0), inside the pump when it can.
     pub(crate) fn stream_write(&self, id: u32, generation: u32, chunk: &[u8]) -> bool {
         let slots = &self.shared.slots;
         let Some(stream) = slots.stream(id, generation) else {

@@ -51,6 +51,70 @@ pub(crate) struct StreamState {
     pending: Mutex<Pending>,
 }
 
+/// The stream bodies a commit fed, woken together once it is done. Inside
+/// the runtime (the pump engine's `ferry_pump`) a wake is a push on the
+/// local run queue; from outside (`ferry_commit` while `ferry_wait` drives
+/// the runtime on a helper thread, or the thread engine) each wake would
+/// cost an eventfd write, so the batch goes to the relay task: one
+/// cross-thread wake per commit instead of one per stream (an SSE fan-out
+/// commits hundreds of streams at once).
+#[derive(Default)]
+pub(crate) struct Wakes(Vec<Waker>);
+
+impl Wakes {
+    /// Adds the body of `stream` if it waits for what was just sent.
+    pub(crate) fn add(&mut self, stream: &StreamState) {
+        if let Some(waker) = stream.waker() {
+            self.0.push(waker);
+        }
+    }
+
+    /// Wakes them all now (the caller runs inside the runtime).
+    pub(crate) fn wake(self) {
+        for waker in self.0 {
+            waker.wake();
+        }
+    }
+}
+
+/// Wakes stream bodies on the runtime's own thread for commits made from
+/// outside it (`Wakes`). `run` is spawned once per server.
+#[derive(Default)]
+pub(crate) struct WakeRelay {
+    pending: Mutex<Vec<Waker>>,
+    notify: tokio::sync::Notify,
+}
+
+impl WakeRelay {
+    /// Hands a batch over: only the first batch since the relay last ran
+    /// notifies it.
+    pub(crate) fn hand(&self, wakes: Wakes) {
+        if wakes.0.is_empty() {
+            return;
+        }
+        let first = {
+            let mut pending = self.pending.lock();
+            let first = pending.is_empty();
+            pending.extend(wakes.0);
+            first
+        };
+        if first {
+            self.notify.notify_one();
+        }
+    }
+
+    /// The relay task: wakes each batch from inside the runtime.
+    pub(crate) async fn run(self: Arc<Self>) {
+        loop {
+            self.notify.notified().await;
+            let batch = std::mem::take(&mut *self.pending.lock());
+            for waker in batch {
+                waker.wake();
+            }
+        }
+    }
+}
+
 /// What a writable check found.
 pub(crate) enum Writable {
     /// Everything sent was taken: raise the event now.
@@ -60,39 +124,39 @@ pub(crate) enum Writable {
 }
 
 impl StreamState {
-    /// Queues a chunk from JavaScript.
+    /// Queues a chunk from JavaScript. The body is not woken here: the
+    /// commit collects `waker()` of every stream it touched and wakes them
+    /// together (`Wakes`).
     pub(crate) fn push(&self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
         }
-        let waker = {
-            let mut p = self.pending.lock();
-            if p.ended || p.aborted {
-                return;
-            }
-            p.buffered += chunk.len();
-            p.chunks.push_back(chunk);
-            p.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let mut p = self.pending.lock();
+        if p.ended || p.aborted {
+            return;
         }
+        p.buffered += chunk.len();
+        p.chunks.push_back(chunk);
     }
 
     /// JavaScript sent its last chunk (`aborted`: the stream failed).
     pub(crate) fn finish(&self, aborted: bool) {
-        let waker = {
-            let mut p = self.pending.lock();
-            if aborted {
-                p.aborted = true;
-            } else {
-                p.ended = true;
-            }
-            p.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let mut p = self.pending.lock();
+        if aborted {
+            p.aborted = true;
+        } else {
+            p.ended = true;
         }
+    }
+
+    /// The parked body's waker, when it has something to take (a chunk,
+    /// the end): what a commit wakes after it touched this stream.
+    pub(crate) fn waker(&self) -> Option<Waker> {
+        let mut p = self.pending.lock();
+        if p.chunks.is_empty() && !p.ended && !p.aborted {
+            return None;
+        }
+        p.waker.take()
     }
 
     /// JavaScript ran out of credit: asks to be told once every buffered
@@ -219,6 +283,7 @@ mod tests {
         let mut body = StreamBody::new(state.clone(), slots.clone(), id, generation);
         state.push(Bytes::from_static(b"one "));
         state.push(Bytes::from_static(b"two"));
+        assert!(state.waker().is_none(), "no body polled yet");
         assert!(matches!(state.want_writable(), Writable::Later));
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
