@@ -397,7 +397,10 @@ mod tests {
         assert_eq!(stamp(&mut clock, 3), "2026-05-28T20:26:41.001Z");
         // Past the anchor's life the wall clock is read again.
         let now = stamp(&mut clock, 5_000);
-        assert!(now.starts_with("20") && !now.starts_with("2026-05-28T20:26:4"), "{now}");
+        assert!(
+            now.starts_with("20") && !now.starts_with("2026-05-28T20:26:4"),
+            "{now}"
+        );
     }
 
     #[test]
