@@ -118,7 +118,9 @@ mod tests {
         for i in 0..200_000 {
             let mut pick = |chars: &[u8], most: usize| -> String {
                 let len = 1 + next() % most;
-                (0..len).map(|_| chars[next() % chars.len()] as char).collect()
+                (0..len)
+                    .map(|_| chars[next() % chars.len()] as char)
+                    .collect()
             };
             let text = if i % 2 == 0 {
                 pick(alphabet, 14)
