@@ -49,27 +49,40 @@ fn full_email(text: &str) -> bool {
 /// digit, with no `--` (which could make a punycode label). Only says
 /// yes: `false` means "ask the full check".
 fn simple_email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else {
+    let bytes = text.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
         return false;
     };
-    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
-    let local_ok = (1..=64).contains(&local.len())
-        && local
-            .split('.')
-            .all(|atom| !atom.is_empty() && atom.bytes().all(atext));
-    let label_ok = |label: &str| {
-        let bytes = label.as_bytes();
-        (1..=63).contains(&bytes.len())
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    local_ok
-        && (1..=253).contains(&domain.len())
-        && !domain.contains("--")
-        && domain.split('.').all(label_ok)
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    if !(1..=64).contains(&local.len()) || !(1..=253).contains(&domain.len()) {
+        return false;
+    }
+    // One pass over each part, bytes only (splitting by `char` showed).
+    let mut prev = b'.';
+    for &b in local {
+        let ok = match b {
+            b'.' => prev != b'.',
+            _ => b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b),
+        };
+        if !ok {
+            return false;
+        }
+        prev = b;
+    }
+    if prev == b'.' {
+        return false;
+    }
+    let (mut label, mut prev) = (0, b'.');
+    for &b in domain {
+        match b {
+            b'.' if label > 0 && prev != b'-' => label = 0,
+            b'-' if label > 0 && label < 63 && prev != b'-' => label += 1,
+            _ if b.is_ascii_alphanumeric() && label < 63 => label += 1,
+            _ => return false,
+        }
+        prev = b;
+    }
+    label > 0 && prev != b'-'
 }
 
 #[cfg(test)]
@@ -87,8 +100,22 @@ mod tests {
             assert!(simple_email(text), "{text}");
             assert!(full_email(text), "{text}");
         }
+        let long = |n: usize| "a".repeat(n);
+        assert!(simple_email(&format!("{}@{}.b", long(64), long(63))));
+        for text in [
+            format!("{}@b.c", long(65)),
+            format!("a@{}.c", long(64)),
+            format!("a@{}", [long(63), long(63), long(63), long(63)].join(".")),
+        ] {
+            assert!(!simple_email(&text), "{text}");
+        }
         for text in [
             "nope",
+            "a.@b.c",
+            "a@b-.c",
+            "a@b.-c",
+            "a@b--c.d",
+            "a@b@c.d",
             ".a@b.c",
             "a..b@c.d",
             "a@b..c",
