@@ -138,6 +138,16 @@ export const PEERS: readonly Peer[] = [
     required: false,
     prepare: () => Promise.resolve(null),
   },
+  // The schema's cost: Ferry with the `valid-body` route, handler and body
+  // but no schema (the handler parses the body itself).
+  {
+    name: "ferry-noschema",
+    label: "Ferry, no schema",
+    cmd: ["env", "FERRY_NO_SCHEMA=1", ...DENO_RUN, "bench/peers/ferry.ts"],
+    required: false,
+    pending: { "invalid-body": "no schema: the route takes any body (valid-body's twin)" },
+    prepare: () => Promise.resolve(null),
+  },
   {
     name: "hono",
     label: "Hono (Deno)",

@@ -46,16 +46,35 @@ export async function portAnswers(port: number): Promise<boolean> {
   }
 }
 
-async function drain(
-  stream: ReadableStream<Uint8Array>,
-  sink: { text: string },
-): Promise<void> {
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of stream) {
-      sink.text = (sink.text + decoder.decode(chunk, { stream: true }))
-        .slice(-TAIL_BYTES);
+/** The last `TAIL_BYTES` a server wrote, kept as bytes until asked for. */
+class Tail {
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+
+  push(chunk: Uint8Array): void {
+    // No decoding per chunk: a server with an access log writes megabytes
+    // a second, and the runner shares the machine with it.
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    while (this.#chunks.length > 1 && this.#bytes - this.#chunks[0].length >= TAIL_BYTES) {
+      this.#bytes -= this.#chunks.shift()!.length;
     }
+  }
+
+  text(): string {
+    const all = new Uint8Array(this.#bytes);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    return new TextDecoder().decode(all.subarray(Math.max(0, all.length - TAIL_BYTES)));
+  }
+}
+
+async function drain(stream: ReadableStream<Uint8Array>, tail: Tail): Promise<void> {
+  try {
+    for await (const chunk of stream) tail.push(chunk);
   } catch {
     // The process went away; keep what we have.
   }
@@ -79,10 +98,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const sink = { text: "" };
+  // One tail for both streams, in arrival order.
+  const tail = new Tail();
   const drained = Promise.all([
-    drain(child.stdout, sink),
-    drain(child.stderr, sink),
+    drain(child.stdout, tail),
+    drain(child.stderr, tail),
   ]);
   let exited: Deno.CommandStatus | null = null;
   const status = child.status.then((s) => (exited = s));
@@ -90,7 +110,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const server: RunningServer = {
     pid: child.pid,
     port: opts.port,
-    output: () => sink.text.trim(),
+    output: () => tail.text().trim(),
     async stop() {
       if (exited === null) {
         try {
@@ -118,7 +138,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     if (exited !== null) {
       await drained;
       const code = (exited as Deno.CommandStatus).code;
-      const out = sink.text.trim().split("\n").slice(-6).join(" | ");
+      const out = tail.text().trim().split("\n").slice(-6).join(" | ");
       throw new Error(`exited with code ${code} before listening: ${out}`);
     }
     if (await portAnswers(opts.port)) return server;

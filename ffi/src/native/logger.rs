@@ -8,14 +8,22 @@
 //! The buffer is written out when it passes `FLUSH_BYTES`, by a small
 //! thread every `FLUSH_EVERY` (so a quiet server's last lines still show),
 //! and when the server is dropped.
+//!
+//! A line is formatted by hand into that buffer: no `fmt` machinery, no
+//! allocation, and one clock read (the `Instant` that ends the duration
+//! also gives the time of day: `text.rs`).
 
 use std::io::Write;
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Method, StatusCode};
 use parking_lot::Mutex;
 use serde::Deserialize;
+
+mod text;
+
+use text::{push_digits, push_json, push_ms, WallClock};
 
 /// Buffered bytes that trigger a write.
 const FLUSH_BYTES: usize = 32 * 1024;
@@ -57,26 +65,53 @@ pub(crate) struct Started {
     at: Instant,
 }
 
+/// The lines not yet written, and the clock that stamps them.
+struct Lines {
+    bytes: Vec<u8>,
+    clock: WallClock,
+}
+
 /// The buffer and where it goes.
 struct Sink {
     stream: Stream,
-    buffer: Mutex<Vec<u8>>,
+    lines: Mutex<Lines>,
+    /// Held while a batch is written, so batches leave in order; between
+    /// writes it keeps the emptied buffer, swapped in next time (no
+    /// allocation per batch).
+    writing: Mutex<Vec<u8>>,
 }
 
 impl Sink {
+    /// Writes out the buffered lines, after any batch being written.
     fn flush(&self) {
-        let lines = std::mem::take(&mut *self.buffer.lock());
-        if lines.is_empty() {
-            return;
+        self.write_out(&mut self.writing.lock());
+    }
+
+    /// As `flush`, unless a batch is being written already (a request
+    /// thread must not wait on the stream: its lines go with the next one).
+    fn try_flush(&self) {
+        if let Some(mut spare) = self.writing.try_lock() {
+            self.write_out(&mut spare);
+        }
+    }
+
+    fn write_out(&self, spare: &mut Vec<u8>) {
+        {
+            let mut lines = self.lines.lock();
+            if lines.bytes.is_empty() {
+                return;
+            }
+            std::mem::swap(&mut lines.bytes, spare);
         }
         // A log that cannot be written must not fail the request: dropped.
         let _ = match self.stream {
-            Stream::Stderr => std::io::stderr().lock().write_all(&lines),
+            Stream::Stderr => std::io::stderr().lock().write_all(spare),
             Stream::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(&lines).and_then(|()| out.flush())
+                out.write_all(spare).and_then(|()| out.flush())
             }
         };
+        spare.clear();
     }
 }
 
@@ -91,7 +126,11 @@ impl Logger {
     pub(crate) fn new(config: &LoggerConfig) -> Result<Logger, String> {
         let sink = Arc::new(Sink {
             stream: config.stream,
-            buffer: Mutex::new(Vec::with_capacity(FLUSH_BYTES)),
+            lines: Mutex::new(Lines {
+                bytes: Vec::with_capacity(FLUSH_BYTES),
+                clock: WallClock::new(),
+            }),
+            writing: Mutex::new(Vec::with_capacity(FLUSH_BYTES)),
         });
         let weak: Weak<Sink> = Arc::downgrade(&sink);
         std::thread::Builder::new()
@@ -128,62 +167,73 @@ impl Logger {
         bytes: Option<u64>,
         id: Option<&HeaderValue>,
     ) {
-        let ms = started.at.elapsed().as_secs_f64() * 1000.0;
+        let now = Instant::now();
+        let took = now.saturating_duration_since(started.at);
         let id = id.and_then(|v| v.to_str().ok());
+        let method = started.method.as_str();
         let path = started.uri.path();
-        // Formatted straight into the shared buffer: no string per field
-        // (each allocation showed as CPU per request on `plaintext`).
+        let status = u64::from(status.as_u16());
         let full = {
-            let mut buffer = self.sink.buffer.lock();
-            let out = &mut *buffer;
-            if let Format::Json = self.format {
-                out.extend_from_slice(b"{\"time\":\"");
-            }
-            write_time(out, SystemTime::now());
-            let _ = match self.format {
+            let mut lines = self.sink.lines.lock();
+            let Lines { bytes: out, clock } = &mut *lines;
+            match self.format {
                 Format::Text => {
-                    let _ = write!(out, " {} {path} {} ", started.method, status.as_u16());
-                    let _ = match bytes {
-                        Some(b) => write!(out, "{b}B"),
-                        None => write!(out, "-"),
-                    };
-                    let _ = write!(out, " {ms:.3}ms");
-                    if let Some(id) = id {
-                        let _ = write!(out, " id={id}");
+                    clock.write(out, now);
+                    out.push(b' ');
+                    out.extend_from_slice(method.as_bytes());
+                    out.push(b' ');
+                    out.extend_from_slice(path.as_bytes());
+                    out.push(b' ');
+                    push_digits(out, status, 3);
+                    out.push(b' ');
+                    match bytes {
+                        Some(b) => {
+                            push_digits(out, b, 1);
+                            out.push(b'B');
+                        }
+                        None => out.push(b'-'),
                     }
-                    writeln!(out)
+                    out.push(b' ');
+                    push_ms(out, took);
+                    out.extend_from_slice(b"ms");
+                    if let Some(id) = id {
+                        out.extend_from_slice(b" id=");
+                        out.extend_from_slice(id.as_bytes());
+                    }
                 }
                 Format::Json => {
                     // Written by hand to keep the fields in this order.
-                    let quote = |s: &str| serde_json::Value::from(s).to_string();
-                    let _ = write!(
-                        out,
-                        "\",\"method\":{},\"path\":{},\"status\":{},\"bytes\":",
-                        quote(started.method.as_str()),
-                        quote(path),
-                        status.as_u16(),
-                    );
-                    let _ = match bytes {
-                        Some(b) => write!(out, "{b}"),
-                        None => write!(out, "null"),
-                    };
-                    let _ = write!(out, ",\"ms\":{ms:.3},\"id\":");
-                    let _ = match id {
-                        Some(id) => write!(out, "{}", quote(id)),
-                        None => write!(out, "null"),
-                    };
-                    writeln!(out, "}}")
+                    out.extend_from_slice(b"{\"time\":\"");
+                    clock.write(out, now);
+                    out.extend_from_slice(b"\",\"method\":");
+                    push_json(out, method);
+                    out.extend_from_slice(b",\"path\":");
+                    push_json(out, path);
+                    out.extend_from_slice(b",\"status\":");
+                    push_digits(out, status, 1);
+                    out.extend_from_slice(b",\"bytes\":");
+                    match bytes {
+                        Some(b) => push_digits(out, b, 1),
+                        None => out.extend_from_slice(b"null"),
+                    }
+                    out.extend_from_slice(b",\"ms\":");
+                    push_ms(out, took);
+                    out.extend_from_slice(b",\"id\":");
+                    match id {
+                        Some(id) => push_json(out, id),
+                        None => out.extend_from_slice(b"null"),
+                    }
+                    out.push(b'}');
                 }
-            };
-            buffer.len() >= FLUSH_BYTES
+            }
+            out.push(b'\n');
+            out.len() >= FLUSH_BYTES
         };
         if full {
-            self.sink.flush();
+            self.sink.try_flush();
         }
     }
-}
 
-impl Logger {
     /// Writes out the buffered lines now.
     pub(crate) fn flush(&self) {
         self.sink.flush();
@@ -196,54 +246,9 @@ impl Drop for Logger {
     }
 }
 
-/// `2026-01-02T03:04:05.678Z` (UTC), without a date crate (tests).
-#[cfg(test)]
-fn rfc3339(now: SystemTime) -> String {
-    let mut out = Vec::with_capacity(24);
-    write_time(&mut out, now);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Writes `now` as RFC 3339 (UTC, milliseconds) into `out`.
-fn write_time(out: &mut Vec<u8>, now: SystemTime) {
-    let since = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60,
-        since.subsec_millis()
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_matches_known_instants() {
-        let at = |s: u64, ms: u64| {
-            rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(s) + Duration::from_millis(ms))
-        };
-        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        assert_eq!(at(1_780_000_000, 123), "2026-05-28T20:26:40.123Z");
-    }
 
     #[test]
     fn lines_are_buffered_in_both_formats() {
@@ -262,10 +267,10 @@ mod tests {
             let started = Logger::start(&Method::GET, &"/a".parse().unwrap());
             let id = HeaderValue::from_static("abc");
             logger.line(&started, StatusCode::NOT_FOUND, Some(12), Some(&id));
-            let buffered = String::from_utf8(logger.sink.buffer.lock().clone()).unwrap();
+            let buffered = String::from_utf8(logger.sink.lines.lock().bytes.clone()).unwrap();
             assert!(buffered.contains(want), "{buffered}");
             assert!(buffered.contains("abc") && buffered.ends_with('\n'));
-            logger.sink.buffer.lock().clear();
+            logger.sink.lines.lock().bytes.clear();
         }
     }
 }

@@ -4,7 +4,7 @@
 //! is about to send. Checkers live as long as the process: an app compiles
 //! its response schemas once, however often it listens.
 
-use jsonschema::{Draft, Validator};
+use jsonschema::Validator;
 use parking_lot::RwLock;
 use serde_json::Value;
 
@@ -17,9 +17,7 @@ const NAMED: usize = 5;
 pub(crate) fn compile(json: &[u8]) -> Result<u32, String> {
     let schema: Value =
         serde_json::from_slice(json).map_err(|e| format!("the schema is not JSON: {e}"))?;
-    let validator = jsonschema::options()
-        .with_draft(Draft::Draft202012)
-        .should_validate_formats(true)
+    let validator = super::formats::options()
         .build(&schema)
         .map_err(|e| format!("not a valid JSON Schema: {e}"))?;
     let mut checkers = CHECKERS.write();

@@ -107,6 +107,18 @@ pub(crate) fn defaults(value: &mut Value, schema: &Value) {
     }
 }
 
+/// Whether [`defaults`] can ever fill anything in for `schema`: a
+/// property with a `default`, at any level it walks.
+pub(crate) fn has_defaults(schema: &Value) -> bool {
+    let in_properties = match schema.get("properties") {
+        Some(Value::Object(props)) => props
+            .values()
+            .any(|sub| sub.get("default").is_some() || has_defaults(sub)),
+        _ => false,
+    };
+    in_properties || schema.get("items").is_some_and(has_defaults)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +169,11 @@ mod tests {
             value,
             json!({"limit": 10, "inner": {"on": true}, "list": [{"x": 0}, {"x": 5}]})
         );
+        assert!(has_defaults(&schema));
+        assert!(has_defaults(
+            &json!({"items": {"properties": {"x": {"default": 0}}}})
+        ));
+        let none = json!({"properties": {"a": {"type": "integer"}, "b": {"items": {}}}});
+        assert!(!has_defaults(&none));
     }
 }

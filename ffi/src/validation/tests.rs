@@ -47,11 +47,22 @@ fn coerced_values_and_defaults_pass() {
         )
         .unwrap()
         .unwrap();
-    let out: Value = serde_json::from_slice(&out).unwrap();
+    let value: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(
-        out,
+        value,
         json!({"params": {"id": 7}, "query": {"limit": 10}, "body": {"name": "a"}})
     );
+    // Byte for byte what serializing the object gives: keys sorted, compact.
+    assert_eq!(out, serde_json::to_vec(&value).unwrap());
+    // The media type is matched without regard to case, `+json` included.
+    for media in [
+        "Application/JSON; charset=utf-8",
+        "application/vnd.api+JSON",
+    ] {
+        let parts = request("/u/7", &[("content-type", media)]);
+        let body = Bytes::from_static(br#"{"name":"a"}"#);
+        assert!(v.check(0, &parts, &["7".into()], &body).is_ok(), "{media}");
+    }
 }
 
 #[test]
