@@ -1,7 +1,6 @@
 import { Code, type Native } from "./_symbols.ts";
 import { lastError } from "./_native.ts";
-import { BODY, BodyChunk, CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
-import { HttpError } from "./http_error.ts";
+import { BODY, CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
 import { SlotStream } from "./_slot_stream.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
@@ -9,6 +8,7 @@ import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
 import { Reply } from "./reply.ts";
 import { ReplyWriter } from "./_encode.ts";
 import { SlotSource } from "./_source.ts";
+import { BodyFeeds } from "./_body_feeds.ts";
 import { WsHub } from "./_ws_hub.ts";
 import { type Counters, type ServerStats, STATS_LEN, statsOf } from "./server_stats.ts";
 
@@ -36,14 +36,6 @@ const EXPIRE_GRACE_MS = 250;
  * to write their next chunk (a ReadableStream's pull takes several).
  */
 const STREAM_SETTLE_TURNS = 32;
-
-/** Where the chunks of a request body that streams in go. */
-interface BodyFeed {
-  generation: number;
-  controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  /** Resolves the pending pull once its chunk arrived. */
-  resolve: (() => void) | undefined;
-}
 
 /** A route as the server runs it, indexed by the id Rust sends back. */
 export interface RunnableRoute {
@@ -133,8 +125,8 @@ export class Server implements AsyncDisposable {
   #streamWrites = 0;
   #highWaterMark: number;
   /** Request bodies streaming in, by slot: where their next chunk goes. */
-  #bodies: (BodyFeed | undefined)[];
-  #openBody = (source: SlotSource) => this.#bodyStream(source);
+  #bodies: BodyFeeds;
+  #openBody = (source: SlotSource) => this.#bodies.open(source);
   #pending = 0;
   /** Requests whose plan returned a promise that has not settled yet. */
   #unsettled = 0;
@@ -186,7 +178,13 @@ export class Server implements AsyncDisposable {
     this.#routes = init.routes;
     this.#sources = new Array(init.slots).fill(undefined);
     this.#streams = new Array(init.slots).fill(undefined);
-    this.#bodies = new Array(init.slots).fill(undefined);
+    this.#bodies = new BodyFeeds(init.slots, (slot, generation) => {
+      this.#handBack(slot, generation, Op.PULL);
+      if (this.#parked && !this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushBound);
+      }
+    });
     this.#deadline = init.shutdownDeadlineMs;
     this.#highWaterMark = init.streamHighWaterMark;
     this.#counters = Object.assign(init.counter, {
@@ -402,7 +400,7 @@ export class Server implements AsyncDisposable {
     }
     source.release();
     this.#sources[slot] = undefined;
-    this.#endBody(slot, "the handler answered before reading the whole body");
+    this.#bodies.end(slot, "the handler answered before reading the whole body");
     this.#writing = generation;
     try {
       this.#writer.write(slot, reply);
@@ -436,7 +434,7 @@ export class Server implements AsyncDisposable {
     if (source === undefined || source.generation !== generation) return;
     source.release("over", true);
     this.#sources[slot] = undefined;
-    this.#endBody(slot, "the request is over (client gone, body too large or too slow)");
+    this.#bodies.end(slot, "the request is over (client gone, body too large or too slow)");
     const stream = this.#streams[slot];
     if (stream !== undefined) {
       this.#streams[slot] = undefined;
@@ -455,76 +453,10 @@ export class Server implements AsyncDisposable {
     }
   }
 
-  /**
-   * The stream of a request body that is still arriving: each read asks
-   * Rust for the next chunk with a `PULL` entry in the next commit, and the
-   * chunk comes back as a body event (`#bodyChunk`). Nothing is read ahead
-   * in JavaScript (`highWaterMark: 0`): a slow reader slows the client.
-   */
-  #bodyStream(source: SlotSource): ReadableStream<Uint8Array> {
-    const { slot, generation } = source;
-    const feed: BodyFeed = { generation, controller: undefined, resolve: undefined };
-    this.#bodies[slot] = feed;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        feed.controller = controller;
-      },
-      pull: () =>
-        new Promise<void>((resolve) => {
-          if (this.#bodies[slot] !== feed || source.released) return resolve();
-          feed.resolve = resolve;
-          this.#handBack(slot, generation, Op.PULL);
-          if (this.#parked && !this.#flushQueued) {
-            this.#flushQueued = true;
-            queueMicrotask(this.#flushBound);
-          }
-        }),
-      cancel: () => {
-        if (this.#bodies[slot] === feed) this.#bodies[slot] = undefined;
-      },
-    }, { highWaterMark: 0 });
-  }
-
   /** The next chunk of a streamed request body is in the slot's response area. */
   #bodyChunk(slot: number, generation: number): void {
-    const feed = this.#bodies[slot];
-    if (feed === undefined || feed.generation !== generation) return;
     const at = slot * this.#slotBytes + this.#reqBytes;
-    const length = this.#u32[at >>> 2];
-    const flags = this.#u32[(at >>> 2) + 1];
-    const controller = feed.controller!;
-    const resolve = feed.resolve;
-    feed.resolve = undefined;
-    if (flags & BodyChunk.FAILED) {
-      this.#bodies[slot] = undefined;
-      controller.error(
-        new HttpError(
-          400,
-          "The request body could not be read whole (too large, too slow, or the client left).",
-        ),
-      );
-    } else {
-      if (length > 0) {
-        const start = at + BodyChunk.PREFIX;
-        controller.enqueue(this.#u8.slice(start, start + length));
-      }
-      if (flags & BodyChunk.END) {
-        this.#bodies[slot] = undefined;
-        controller.close();
-      }
-    }
-    resolve?.();
-  }
-
-  /** The request's body stream, if one is open, fails with `why`. */
-  #endBody(slot: number, why: string): void {
-    const feed = this.#bodies[slot];
-    if (feed === undefined) return;
-    this.#bodies[slot] = undefined;
-    try {
-      feed.controller?.error(new Error(`The request body is gone: ${why}.`));
-    } catch { /* already closed */ }
-    feed.resolve?.();
+    this.#bodies.chunk(slot, generation, this.#u8, this.#u32, at);
   }
 
   #queueStream(stream: SlotStream): void {
@@ -609,7 +541,7 @@ export class Server implements AsyncDisposable {
 
   /** The stream's last entry is queued: the request is no longer read. */
   #endStream(stream: SlotStream): void {
-    this.#endBody(stream.slot, "the response ended before the body was read");
+    this.#bodies.end(stream.slot, "the response ended before the body was read");
     this.#streams[stream.slot] = undefined;
     if (!stream.headSent) this.#fresh--;
     stream.source.release();
@@ -773,7 +705,7 @@ export class Server implements AsyncDisposable {
   #releaseAll(): void {
     this.#ws?.closeAll();
     for (let slot = 0; slot < this.#sources.length; slot++) {
-      this.#endBody(slot, "the server shut down");
+      this.#bodies.end(slot, "the server shut down");
       this.#sources[slot]?.release("closed", true);
       this.#sources[slot] = undefined;
       this.#streams[slot]?.cancel("the server shut down");
