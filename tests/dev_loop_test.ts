@@ -31,11 +31,11 @@ function freePort(): number {
   return port;
 }
 
-Deno.test("deno run --watch: every request succeeds across two edits and answers switch to the new code", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ferry_watch_" });
-  const file = `${dir}/app.ts`;
-  const port = freePort();
-  await Deno.writeTextFile(file, source("v1", port));
+/**
+ * Runs `deno run --watch file` in `dir`, collecting its stdout and stderr;
+ * `stop()` ends it and removes `dir`.
+ */
+function watch(dir: string, file: string): { output: string[]; stop: () => Promise<void> } {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--watch", file],
     cwd: dir,
@@ -49,6 +49,21 @@ Deno.test("deno run --watch: every request succeeds across two edits and answers
     for await (const text of stream.pipeThrough(new TextDecoderStream())) output.push(text);
   };
   const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await child.status;
+    await drained;
+    await Deno.remove(dir, { recursive: true });
+  };
+  return { output, stop };
+}
+
+Deno.test("deno run --watch: every request succeeds across two edits and answers switch to the new code", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ferry_watch_" });
+  const file = `${dir}/app.ts`;
+  const port = freePort();
+  await Deno.writeTextFile(file, source("v1", port));
+  const { output, stop } = watch(dir, file);
   const answers: string[] = [];
   const failures: string[] = [];
   const reloaded: string[] = [];
@@ -91,10 +106,7 @@ Deno.test("deno run --watch: every request succeeds across two edits and answers
       for (let i = 0; i < 20; i++) await request();
     }
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await drained;
-    await Deno.remove(dir, { recursive: true });
+    await stop();
   }
   // No refused or broken connection, no other error status.
   assertEquals(failures, [], output.join(""));
@@ -179,19 +191,7 @@ Deno.test("deno run --watch: open WebSockets close with 1001 on a reload, and re
   const file = `${dir}/app.ts`;
   const port = freePort();
   await Deno.writeTextFile(file, wsSource("v1", port));
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--watch", file],
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  const collect = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) output.push(text);
-  };
-  const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
+  const { output, stop } = watch(dir, file);
   const url = `ws://127.0.0.1:${port}/ws`;
   try {
     const until = Date.now() + 30_000;
@@ -227,9 +227,6 @@ Deno.test("deno run --watch: open WebSockets close with 1001 on a reload, and re
     }
     assertEquals(again, "v2", output.join(""));
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await drained;
-    await Deno.remove(dir, { recursive: true });
+    await stop();
   }
 });

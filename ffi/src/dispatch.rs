@@ -204,10 +204,6 @@ fn start(peer: &Arc<Peer>, mut parts: Parts, body: Incoming, exchange: &Exchange
         Ok(found) => found,
         Err(answer) => return native(shared, answer),
     };
-    if connect && !shared.ws.as_ref().is_some_and(|hub| hub.is_ws_route(route)) {
-        let detail = "no WebSocket route matches this path";
-        return native(shared, problem(StatusCode::NOT_FOUND, detail));
-    }
     let upgrade = match websocket(shared, &mut parts, route, exchange, connect) {
         Ok(upgrade) => upgrade,
         Err(answer) => return native(shared, answer),
@@ -237,6 +233,10 @@ fn websocket(
     extended_connect: bool,
 ) -> Result<Option<crate::ws::PendingUpgrade>, Response<Body>> {
     let Some(hub) = shared.ws.as_ref().filter(|hub| hub.is_ws_route(route)) else {
+        if extended_connect {
+            let detail = "no WebSocket route matches this path";
+            return Err(problem(StatusCode::NOT_FOUND, detail));
+        }
         return Ok(None);
     };
     let accept = match crate::ws::handshake::check(parts, extended_connect) {
@@ -443,13 +443,18 @@ fn poll_answer(slots: &Slots, id: u32, cx: &Context<'_>) -> Poll<Taken> {
             Poll::Ready(match upgrade {
                 None => Taken::Response(response),
                 Some((Some(upgrade), generation)) => Taken::Upgrade(response, upgrade, generation),
-                Some((None, _)) => Taken::Response(problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "101 Switching Protocols answers only a WebSocket route (app.ws)",
-                )),
+                Some((None, _)) => Taken::Response(not_a_socket_route()),
             })
         }
     }
+}
+
+/// A 101 from a route that is not `app.ws` (nothing to upgrade): 500.
+fn not_a_socket_route() -> Response<Body> {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "101 Switching Protocols answers only a WebSocket route (app.ws)",
+    )
 }
 
 /// An answer taken from a slot.
@@ -483,10 +488,7 @@ impl Future for JsWait<'_> {
         let polled = poll_answer(this.slots, this.id, cx).map(|taken| match taken {
             Taken::Response(response) => response,
             // The slow path never keeps an upgrade.
-            Taken::Upgrade(..) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "101 Switching Protocols answers only a WebSocket route (app.ws)",
-            ),
+            Taken::Upgrade(..) => not_a_socket_route(),
         });
         this.done = polled.is_ready();
         polled

@@ -626,9 +626,10 @@ impl Slots {
         self.wake_parked();
     }
 
-    /// The drain of external events starts: later ones set the flag again.
-    pub(crate) fn clear_external(&self) {
-        self.external.store(false, Ordering::Release);
+    /// The drain of external events starts: whether any wait (later ones
+    /// set the flag again).
+    pub(crate) fn take_external(&self) -> bool {
+        self.external.swap(false, Ordering::AcqRel)
     }
 
     /// The drain left external events behind (they did not fit): the JS
