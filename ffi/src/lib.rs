@@ -16,6 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod abi;
 mod accept_encoding;
 mod body;
+mod coalesce;
 mod config;
 mod constant;
 mod dispatch;

@@ -380,7 +380,8 @@ impl<S: AsyncWrite + Unpin, C: Clock> AsyncWrite for Stream<S, C> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let polled = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        // Small pieces are joined into one write(2); large ones are not copied.
+        let polled = crate::coalesce::poll_write(Pin::new(&mut this.inner), cx, bufs);
         this.note_write(&polled);
         polled
     }
