@@ -62,6 +62,27 @@ export class ReplyWriter {
   #reqBytes: number;
   #resBytes: number;
   #sink: BodySink;
+  /** Where `#putHeader` writes next, and the end of the record; -1 once full. */
+  #at = 0;
+  #end = 0;
+  /**
+   * Writes one header line at `#at`, straight from the reply's pairs: no
+   * `name:value\n` string is built and flattened per answer. Bound once,
+   * so `forEachHeader` costs no closure per answer.
+   */
+  #putHeader = (name: string, value: string): void => {
+    const at = this.#at;
+    if (at < 0) return;
+    const end = this.#end;
+    const u8 = this.#u8;
+    const n = writeLatin1(u8, at, end - 1, name);
+    if (n < 0) return void (this.#at = -1);
+    u8[at + n] = 0x3a; // ':'
+    const v = writeLatin1(u8, at + n + 1, end - 1, value);
+    if (v < 0) return void (this.#at = -1);
+    u8[at + n + 1 + v] = 0x0a; // '\n'
+    this.#at = at + n + v + 2;
+  };
 
   constructor(
     u8: Uint8Array,
@@ -86,13 +107,12 @@ export class ReplyWriter {
     // The one header check (app.fetch makes the same one): a header that
     // could forge a line makes the reply a 500 that names it.
     const reply = answer.sealed();
-    const head = reply.headerLines();
     const u8 = this.#u8;
-    let headLen = 0;
-    if (head.length > 0) {
-      headLen = writeLatin1(u8, headStart, end, head);
-      if (headLen < 0) return this.#writeOutside(slot, start, reply, head);
-    }
+    this.#at = headStart;
+    this.#end = end;
+    reply.forEachHeader(this.#putHeader);
+    if (this.#at < 0) return this.#writeOutside(slot, start, reply, reply.headerLines());
+    const headLen = this.#at - headStart;
     const bodyStart = headStart + headLen;
     const room = end - bodyStart;
     const body = reply.body;

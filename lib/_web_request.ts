@@ -101,7 +101,11 @@ class LazyInnerRequest {
   }
 
   url(): string {
-    return this.urlListProcessed[0] ??= this.urlList[0]();
+    // Deno's Request reads this for `url`; no urlList (an array and a
+    // closure) is made unless something asks for the list itself.
+    return this.urlListProcessed[0] ??= this.#urlList === undefined
+      ? this.#parts.url
+      : this.#urlList[0]();
   }
 
   currentUrl(): string {

@@ -67,9 +67,12 @@ export class FerryRequest {
 
   /** The full URL, rebuilt from the `Host` header, path and query. */
   get url(): string {
-    const host = this.header("host") ?? "localhost";
+    // Every `serve()` request reads it (Hono routes on it): the host is
+    // looked up by its known lower-case name, without header()'s checks.
+    const host = (this.#headers ? this.#headers.get("host") : this.#find("host")) ?? "localhost";
     const query = this.#src.query();
-    return `http://${host}${this.path}${query ? `?${query}` : ""}`;
+    const base = "http://" + host + this.path;
+    return query === "" ? base : base + "?" + query;
   }
 
   /**
@@ -121,6 +124,11 @@ export class FerryRequest {
     const lower = name.toLowerCase();
     if (!NAME.test(lower)) return undefined;
     if (this.#headers) return this.#headers.get(lower) ?? undefined;
+    return this.#find(lower);
+  }
+
+  /** A header's value by its lower-case name, from the header lines. */
+  #find(lower: string): string | undefined {
     const text = this.#text();
     const key = "\n" + lower + ":";
     const glue = lower === "cookie" ? "; " : ", ";
