@@ -123,7 +123,10 @@ mod tests {
 
     #[test]
     fn a_small_head_and_body_go_out_in_one_write() {
-        let mut r = Recorder { accept: usize::MAX, ..Default::default() };
+        let mut r = Recorder {
+            accept: usize::MAX,
+            ..Default::default()
+        };
         let n = write(&mut r, &[b"HTTP/1.1 200 OK\r\n\r\n", b"hello"]);
         assert_eq!(n, 24);
         assert_eq!(r.flat, vec![b"HTTP/1.1 200 OK\r\n\r\nhello".to_vec()]);
@@ -132,7 +135,10 @@ mod tests {
 
     #[test]
     fn a_large_chunk_goes_out_vectored_without_a_copy() {
-        let mut r = Recorder { accept: usize::MAX, ..Default::default() };
+        let mut r = Recorder {
+            accept: usize::MAX,
+            ..Default::default()
+        };
         let chunk = vec![7u8; 64 * 1024];
         let n = write(&mut r, &[b"10000\r\n", &chunk, b"\r\n"]);
         assert_eq!(n, 64 * 1024 + 9);
@@ -142,7 +148,10 @@ mod tests {
 
     #[test]
     fn a_partial_write_counts_bytes_of_the_concatenation() {
-        let mut r = Recorder { accept: 7, ..Default::default() };
+        let mut r = Recorder {
+            accept: 7,
+            ..Default::default()
+        };
         let n = write(&mut r, &[b"abcd", b"efgh"]);
         assert_eq!(n, 7);
         assert_eq!(r.flat, vec![b"abcdefg".to_vec()]);
@@ -150,7 +159,10 @@ mod tests {
 
     #[test]
     fn one_piece_is_written_as_it_is() {
-        let mut r = Recorder { accept: usize::MAX, ..Default::default() };
+        let mut r = Recorder {
+            accept: usize::MAX,
+            ..Default::default()
+        };
         assert_eq!(write(&mut r, &[b"only"]), 4);
         assert_eq!(r.vectored, vec![1]);
         assert!(r.flat.is_empty());
@@ -158,7 +170,10 @@ mod tests {
 
     #[test]
     fn exactly_the_limit_is_still_copied() {
-        let mut r = Recorder { accept: usize::MAX, ..Default::default() };
+        let mut r = Recorder {
+            accept: usize::MAX,
+            ..Default::default()
+        };
         let half = vec![1u8; COALESCE_MAX / 2];
         assert_eq!(write(&mut r, &[&half, &half]), COALESCE_MAX);
         assert_eq!(r.flat.len(), 1);

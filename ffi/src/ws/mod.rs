@@ -23,6 +23,8 @@ pub(crate) mod area;
 mod events;
 pub(crate) mod handshake;
 mod socket;
+#[cfg(test)]
+mod tests;
 mod upgrade;
 
 pub(crate) use upgrade::{accept, PendingUpgrade};
