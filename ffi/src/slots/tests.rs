@@ -1,6 +1,7 @@
 //! The slot protocol's unit tests: ownership, generations, events.
 
 use super::*;
+use std::time::Duration;
 
 fn ok() -> http::Response<Body> {
     http::Response::new(crate::body::empty())
