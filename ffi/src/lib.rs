@@ -25,6 +25,7 @@ mod fuzz;
 mod golden;
 mod handover;
 mod layout;
+mod listen;
 mod local;
 mod native;
 mod record;
