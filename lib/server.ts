@@ -2,6 +2,7 @@ import { Code, type Native } from "./_symbols.ts";
 import { lastError } from "./_native.ts";
 import { BODY, CANCELLED, Op, Req, WRITABLE } from "./_layout.ts";
 import { SlotStream } from "./_slot_stream.ts";
+import { afterWakes } from "./_sleep.ts";
 import { Context } from "./context.ts";
 import { errorReply, problem } from "./_outcome.ts";
 import { type HopCounter, type Plan, runPlan } from "./_plan.ts";
@@ -467,7 +468,10 @@ export class Server implements AsyncDisposable {
     // its own, after a macrotask turn, so that the writes of every timer
     // and I/O callback of this turn (an SSE fan-out) share one commit. A
     // stream refilling after a writable event is the pipeline's critical
-    // path: it is committed after the current microtasks instead.
+    // path: it is committed after the current microtasks instead. Writes
+    // of streams a sleep queue woke (`s.sleep()`, the fan-out's usual
+    // shape) are committed once all the streams it woke have written, in
+    // the same turn: no timer turn of its own for the commit.
     if (!this.#parked) return;
     if (stream.refilling) {
       if (!this.#flushQueued) {
@@ -476,7 +480,7 @@ export class Server implements AsyncDisposable {
       }
     } else if (!this.#streamFlushQueued) {
       this.#streamFlushQueued = true;
-      setTimeout(this.#streamFlushBound, 0);
+      if (!afterWakes(this.#streamFlushBound)) setTimeout(this.#streamFlushBound, 0);
     }
   }
 

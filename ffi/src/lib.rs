@@ -26,6 +26,7 @@ mod fuzz;
 mod golden;
 mod handover;
 mod layout;
+mod listen;
 mod local;
 mod native;
 mod record;

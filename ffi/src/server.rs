@@ -1,7 +1,7 @@
 //! The hyper server: accepts connections, enforces limits, routes, and hands
 //! requests that need TypeScript to the slot arena.
 
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -144,7 +144,7 @@ impl Server {
         let (listener, predecessor) = match handover::take_orphaned(&addr) {
             Some(taken) => (taken.socket, Some(taken.predecessor)),
             None => (
-                StdListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?,
+                crate::listen::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?,
                 None,
             ),
         };
