@@ -52,9 +52,11 @@ export class SlotStream implements ChunkSink {
   /** Queued for the next commit. */
   queued = false;
   /**
-   * Credit came back and the producer has not written since: its next
-   * chunk is awaited, so a parked loop commits it at once, not after a
-   * macrotask turn (a timer turn costs ~1 ms, a stall per chunk).
+   * Credit came back and the producer has not used it up: its next chunk
+   * is awaited (a ReadableStream's pull loop writes every few microtasks),
+   * so the loop waits a few turns for it before parking, and a parked loop
+   * commits it at once, not after a macrotask turn (a timer turn costs
+   * ~1 ms, a stall per chunk). Cleared when the stream blocks.
    */
   refilling = false;
   #closed = false;
@@ -115,6 +117,7 @@ export class SlotStream implements ChunkSink {
     }
     if (this.unacked + this.pendingBytes < this.#highWaterMark) return RESOLVED;
     this.blocked = true;
+    this.refilling = false;
     this.#dirty(this);
     return new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
@@ -149,7 +152,6 @@ export class SlotStream implements ChunkSink {
     const n = this.areaBytes;
     this.areaBytes = 0;
     this.pendingBytes = 0;
-    this.refilling = false;
     this.unacked += n;
     return n;
   }
@@ -160,7 +162,6 @@ export class SlotStream implements ChunkSink {
     const { chunks, pendingBytes } = this;
     this.chunks = [];
     this.pendingBytes = 0;
-    this.refilling = false;
     this.unacked += pendingBytes;
     if (chunks.length === 1) return chunks[0];
     const out = new Uint8Array(pendingBytes);

@@ -4,7 +4,8 @@
  *
  *   deno run -A bench/stream/client.ts sse PORT CONNECTIONS SECONDS
  *     opens CONNECTIONS raw HTTP/1.1 connections to /sse, counts the events
- *     received (each ends with a blank line) during SECONDS after all are open
+ *     received (each ends with a blank line) during SECONDS after all are open;
+ *     prints "window start" and "window end" around that window
  *   deno run -A bench/stream/client.ts download PORT COUNT
  *     downloads /download COUNT times in a row, counts bytes
  *   deno run -A bench/stream/client.ts upload PORT COUNT MIB
@@ -60,10 +61,14 @@ async function sse(connections: number, seconds: number): Promise<void> {
     })());
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
+  // The runner samples the server's CPU at these two lines, so the CPU it
+  // counts is that of the window the events are counted in.
+  console.log("window start");
   counting = true;
   const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   counting = false;
+  console.log("window end");
   const elapsed = (performance.now() - start) / 1000;
   for (const conn of conns) {
     try {

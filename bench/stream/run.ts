@@ -6,11 +6,12 @@
  * rounds. Server pinned to CPU 0, the client (`client.ts`) to CPU 1.
  *
  *   deno run -A bench/stream/run.ts [--rounds N] [--seconds S]
- *     [--clients N] [--downloads N] [--only sse-fanout,download-64m]
+ *     [--clients N] [--downloads N] [--uploads N] [--only sse-fanout,download-64m]
  *     [--peers deno_serve,ferry]
  *
  * Reports per peer the median over rounds of: delivered events per server
- * CPU-second and CPU µs per event (sse-fanout); MiB/s, CPU per MiB and peak
+ * CPU-second and CPU µs per event, over the window the client counts events
+ * in (sse-fanout; the whole run's CPU per event beside it); MiB/s, CPU per MiB and peak
  * RSS growth over a warmed server (download-64m, upload-256m; the growth
  * of the cold warm-up transfer is reported beside it); for Ferry, FFI calls
  * per event or chunk.
@@ -27,7 +28,11 @@ const flag = (name: string, fallback: string) => {
 const ROUNDS = Number(flag("rounds", "3"));
 const SECONDS = Number(flag("seconds", "5"));
 const CLIENTS = Number(flag("clients", "1000"));
-const DOWNLOADS = Number(flag("downloads", "4"));
+// 16 × 64 MiB: about a second per round here, so the CPU time (read from
+// /proc in 10 ms ticks) is precise to ~1%; 4 downloads left it at ±7%.
+const DOWNLOADS = Number(flag("downloads", "16"));
+// 4 × 256 MiB: a few seconds per round already.
+const UPLOADS = Number(flag("uploads", "4"));
 const ONLY = flag("only", "sse-fanout,download-64m,upload-256m").split(",");
 const ROOT = new URL("../../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -83,6 +88,36 @@ async function client(...params: string[]): Promise<Record<string, number>> {
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
 }
 
+/**
+ * Runs the client and calls `onLine` with each line it prints as it prints
+ * it (the SSE client marks its counting window that way); resolves with its
+ * last line, parsed.
+ */
+async function clientMarked(
+  onLine: (line: string) => void,
+  ...params: string[]
+): Promise<Record<string, number>> {
+  const child = new Deno.Command("taskset", {
+    args: ["-c", "1", DENO, "run", "-A", `${ROOT}bench/stream/client.ts`, ...params],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  let last = "";
+  let pending = "";
+  for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+    pending += text;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (line.trim() === "") continue;
+      onLine(line);
+      last = line;
+    }
+  }
+  await child.status;
+  return JSON.parse(pending.trim() || last);
+}
+
 // deno-lint-ignore no-explicit-any
 async function ferryStats(port: number): Promise<Record<string, any>> {
   const res = await fetch(`http://127.0.0.1:${port}/__stats`);
@@ -104,15 +139,30 @@ async function round(scenario: string, peer: typeof PEERS[number]): Promise<Roun
     let result: Round;
     let mibMoved = 0;
     if (scenario === "sse-fanout") {
-      const r = await client("sse", String(port), String(CLIENTS), String(SECONDS));
-      // CPU of the counted window only: the client opens connections for
-      // 0.5 s first, and closes them after; both are short next to it.
-      const cpu = cpuSeconds(pid) - cpu0;
+      // The CPU of the window the client counts events in: sampled when it
+      // says the window starts and ends. Opening 1,000 connections and the
+      // first half second (JIT, first-use page faults) come before it, the
+      // closing after; the whole run's CPU per event is reported beside it.
+      let windowStart = NaN;
+      let windowEnd = NaN;
+      const r = await clientMarked(
+        (line) => {
+          if (line === "window start") windowStart = cpuSeconds(pid);
+          if (line === "window end") windowEnd = cpuSeconds(pid);
+        },
+        "sse",
+        String(port),
+        String(CLIENTS),
+        String(SECONDS),
+      );
+      const cpu = windowEnd - windowStart;
+      const whole = cpuSeconds(pid) - cpu0;
       result = {
         events: r.events,
         eventsPerSecond: r.events / r.seconds,
         eventsPerCpuSecond: r.events / cpu,
         cpuMicrosPerEvent: cpu / r.events * 1e6,
+        wholeRunCpuMicrosPerEvent: whole / r.events * 1e6,
       };
     } else {
       const upload = scenario === "upload-256m";
@@ -130,7 +180,7 @@ async function round(scenario: string, peer: typeof PEERS[number]): Promise<Roun
       const cpu1 = cpuSeconds(pid);
       if (before) before = await ferryStats(port);
       const r = upload
-        ? await client("upload", String(port), String(DOWNLOADS), "256")
+        ? await client("upload", String(port), String(UPLOADS), "256")
         : await client("download", String(port), String(DOWNLOADS));
       const cpu = cpuSeconds(pid) - cpu1;
       const mib = r.bytes / 1024 / 1024;
