@@ -69,7 +69,7 @@ export class FerryRequest {
   get url(): string {
     // Every `serve()` request reads it (Hono routes on it): the host is
     // looked up by its known lower-case name, without header()'s checks.
-    const host = (this.#headers ? this.#headers.get("host") : this.#find("host")) ?? "localhost";
+    const host = this.#find("host") ?? "localhost";
     const query = this.#src.query();
     const base = "http://" + host + this.path;
     return query === "" ? base : base + "?" + query;
@@ -123,12 +123,12 @@ export class FerryRequest {
   header(name: string): string | undefined {
     const lower = name.toLowerCase();
     if (!NAME.test(lower)) return undefined;
-    if (this.#headers) return this.#headers.get(lower) ?? undefined;
     return this.#find(lower);
   }
 
-  /** A header's value by its lower-case name, from the header lines. */
+  /** A header's value by its lower-case name (a valid one). */
   #find(lower: string): string | undefined {
+    if (this.#headers) return this.#headers.get(lower) ?? undefined;
     const text = this.#text();
     const key = "\n" + lower + ":";
     const glue = lower === "cookie" ? "; " : ", ";

@@ -292,14 +292,7 @@ export class Server implements AsyncDisposable {
           for (let i = 0; i < SETTLE_TURNS && this.#unsettled + this.#fresh > 0; i++) {
             await null;
           }
-          // A stream given credit back refills within a few turns (a
-          // ReadableStream's pull, a writer's await): commit its next chunk
-          // with this pump instead of parking and paying a wake-up.
-          for (let i = 0; i < STREAM_SETTLE_TURNS && this.#refilling > 0; i++) {
-            if (this.#dirty.length > 0) break;
-            await null;
-          }
-          this.#refilling = 0;
+          if (this.#refilling > 0) await this.#awaitRefills();
           continue;
         }
       } else if (n < 0) {
@@ -314,15 +307,10 @@ export class Server implements AsyncDisposable {
         }
         break;
       }
-      // A stream in credit refills within a few turns (its chunk just went
-      // out in this pump): wait for it rather than park and commit it from
-      // outside, as the busy path does. Counted as a busy batch, so timers
-      // still get their turn every 16.
+      // Before parking too (its chunk just went out in this pump). Counted
+      // as a busy batch, so timers still get their turn every 16.
       if (this.#refilling > 0 && ++streak < 16) {
-        for (let i = 0; i < STREAM_SETTLE_TURNS && this.#dirty.length === 0; i++) {
-          await null;
-        }
-        this.#refilling = 0;
+        await this.#awaitRefills();
         if (this.#dirty.length > 0) continue;
       }
       this.#refilling = 0;
@@ -346,6 +334,16 @@ export class Server implements AsyncDisposable {
       if (woke === Code.Closed) break;
     }
     if (this.#failed) this.#stopping ??= this.#abandon();
+  }
+
+  /**
+   * A stream given credit back refills within a few turns (a
+   * ReadableStream's pull, a writer's await): wait for its next chunk so the
+   * next pump carries it, instead of parking and committing it from outside.
+   */
+  async #awaitRefills(): Promise<void> {
+    for (let i = 0; i < STREAM_SETTLE_TURNS && this.#dirty.length === 0; i++) await null;
+    this.#refilling = 0;
   }
 
   /** After a native failure: release every request, free the server, finish. */

@@ -20,8 +20,9 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 
 /// The largest write that is copied into one buffer. Answers and SSE events
-/// are well under it; a download's chunks (64 KiB) are over it. Copying 16 KiB
-/// costs about what the kernel spends on one more `iovec`.
+/// are well under it; a download's chunks (64 KiB) are over it. An A/B of
+/// plaintext and json against the flat buffer measured the same CPU per
+/// request (docs/crossing.md).
 pub(crate) const COALESCE_MAX: usize = 16 * 1024;
 
 thread_local! {
